@@ -1,0 +1,35 @@
+# Everything runs inside .venv, which these targets create and fill on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PINS := binder/requirements.txt
+
+.PHONY: install lab test lint notebooks bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml $(PINS)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c $(PINS) -e '.[lab,test,bench]'
+	touch $(STAMP)
+
+## Open the course in JupyterLab on 127.0.0.1 (token authentication stays on).
+lab: install
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks
+
+## Run every test: lint, unit, property, stress, notebooks (nbval).
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+## Re-execute every notebook in a fresh kernel and save its outputs.
+notebooks: install
+	$(BIN)/python tools/execute_notebooks.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

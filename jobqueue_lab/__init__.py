@@ -1,0 +1,54 @@
+"""jobqueue_lab: a small, readable job queue for learning how queues handle failure.
+
+Jobs move ``pending -> processing -> completed | failed``, and a failed job may go back to
+``pending`` while it has attempts left. Workers signal outcomes; the store validates and
+applies them under one lock; the sweeper retries failed jobs within the limit.
+"""
+
+from .audit import Transition
+from .domain import TRANSITIONS, Job, JobStatus, can_transition
+from .errors import InvalidTransition, JobNotFound, JobQueueError
+from .failures import (
+    SimulatedFailure,
+    WorkInterrupted,
+    combine,
+    fail_by_type,
+    fail_every_nth_attempt,
+    fail_on_payload,
+    fail_until_attempt,
+    never_fail,
+    simulated_work,
+)
+from .pool import WorkerPool, WorkQueue
+from .store import InMemoryJobStore, sequential_ids
+from .sweeper import Sweeper, SweepReport
+from .worker import Worker, describe_failure, stop_requested
+
+__all__ = [
+    "TRANSITIONS",
+    "InMemoryJobStore",
+    "InvalidTransition",
+    "Job",
+    "JobNotFound",
+    "JobQueueError",
+    "JobStatus",
+    "SimulatedFailure",
+    "SweepReport",
+    "Sweeper",
+    "Transition",
+    "WorkInterrupted",
+    "WorkQueue",
+    "Worker",
+    "WorkerPool",
+    "can_transition",
+    "combine",
+    "describe_failure",
+    "fail_by_type",
+    "fail_every_nth_attempt",
+    "fail_on_payload",
+    "fail_until_attempt",
+    "never_fail",
+    "sequential_ids",
+    "simulated_work",
+    "stop_requested",
+]

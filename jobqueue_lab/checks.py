@@ -1,0 +1,218 @@
+"""The invariant checker: inspect a finished run and list every rule it broke.
+
+Tests, the broken-variant demos and the notebook exercises all ask the same question ("did this
+run keep the rules?"), so the answer lives here once. The checker trusts only independent
+evidence: final snapshots, the real store's audit log, and what handlers observed. It never
+trusts the bookkeeping of the component under suspicion.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .audit import Transition
+from .domain import JobStatus, can_transition
+
+JOB_LOST = "job lost"
+PROCESSED_TWICE = "job processed twice"
+OUTSIDE_TABLE = "accepted transition outside the table"
+COMPLETED_CHANGED = "completed job changed"
+FAILED_WITHOUT_ERROR = "failed job without an error"
+TOO_MANY_ATTEMPTS = "attempts above max_retries"
+STUCK_IN_PROCESSING = "job stuck in processing"
+NOT_SETTLED = "job not settled"
+
+INVARIANTS = (
+    JOB_LOST,
+    PROCESSED_TWICE,
+    OUTSIDE_TABLE,
+    COMPLETED_CHANGED,
+    FAILED_WITHOUT_ERROR,
+    TOO_MANY_ATTEMPTS,
+    STUCK_IN_PROCESSING,
+    NOT_SETTLED,
+)
+"""Every rule the checker knows, in the order its report lists them."""
+
+
+class JobLike(Protocol):
+    """What the checker reads from a job: ``Job`` snapshots and broken variants' records fit."""
+
+    id: str
+    status: JobStatus
+    attempts: int
+    max_retries: int
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class HandlerRun:
+    """What a handler saw: one run of one job, by one worker, from ``started`` to ``finished``.
+
+    ``started`` and ``finished`` are ticks of a shared counter (not clock times), so two runs
+    overlap exactly when one started before the other finished.
+    """
+
+    job_id: str
+    worker: str
+    started: int
+    finished: int
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: which invariant, which job (if any), and what exactly was seen."""
+
+    invariant: str
+    job_id: str | None
+    detail: str
+
+
+def find_violations(
+    jobs: Iterable[JobLike],
+    transitions: Iterable[Transition] | None = None,
+    *,
+    created: Iterable[str] | None = None,
+    handler_runs: Iterable[HandlerRun] = (),
+    expect_settled: bool = True,
+) -> list[Violation]:
+    """Check a run and return its violations, sorted by invariant then job id.
+
+    ``jobs`` are the final snapshots. ``transitions`` is the audit log, if there is one.
+    ``created`` lists the ids that were created (taken from the audit log when not given).
+    ``handler_runs`` is what handlers observed. ``expect_settled`` asks that every job be
+    completed or failed for good, as at the end of a finished run.
+    """
+    jobs = list(jobs)
+    transitions = list(transitions) if transitions is not None else None
+    found: list[Violation] = []
+    found += _lost_jobs(jobs, transitions, created)
+    found += _final_state(jobs, expect_settled)
+    if transitions is not None:
+        found += _audit_log(transitions)
+    found += _handler_runs(list(handler_runs), jobs, transitions)
+    order = {name: i for i, name in enumerate(INVARIANTS)}
+    return sorted(found, key=lambda v: (order.get(v.invariant, len(order)), v.job_id or ""))
+
+
+def _lost_jobs(jobs, transitions, created) -> list[Violation]:
+    if created is None and transitions is not None:
+        created = [t.job_id for t in transitions if t.from_status is None and t.accepted]
+    if created is None:
+        return []
+    present = {job.id for job in jobs}
+    return [
+        Violation(JOB_LOST, job_id, "created, but missing from the final jobs")
+        for job_id in dict.fromkeys(created)
+        if job_id not in present
+    ]
+
+
+def _final_state(jobs, expect_settled: bool) -> list[Violation]:
+    found = []
+    for job in jobs:
+        if job.status is JobStatus.FAILED and not (job.last_error and job.last_error.strip()):
+            found.append(Violation(FAILED_WITHOUT_ERROR, job.id, "failed, last_error is empty"))
+        if job.attempts > job.max_retries:
+            found.append(
+                Violation(
+                    TOO_MANY_ATTEMPTS,
+                    job.id,
+                    f"{job.attempts} attempts, but max_retries is {job.max_retries}",
+                )
+            )
+        if job.status is JobStatus.PROCESSING:
+            found.append(Violation(STUCK_IN_PROCESSING, job.id, "still processing at the end"))
+        elif expect_settled and (
+            job.status is JobStatus.PENDING
+            or (job.status is JobStatus.FAILED and job.attempts < job.max_retries)
+        ):
+            found.append(
+                Violation(
+                    NOT_SETTLED,
+                    job.id,
+                    f"{job.status.value} with {job.attempts} of {job.max_retries} attempts used",
+                )
+            )
+    return found
+
+
+def _audit_log(transitions: list[Transition]) -> list[Violation]:
+    """Replay the accepted entries job by job; each must be legal and start where the last ended."""
+    found = []
+    current: dict[str, JobStatus] = {}
+    for t in transitions:
+        if not t.accepted:
+            continue
+        before = current.get(t.job_id)
+        current[t.job_id] = t.to_status
+        if t.from_status is None:
+            continue
+        if before is JobStatus.COMPLETED or t.from_status is JobStatus.COMPLETED:
+            found.append(
+                Violation(
+                    COMPLETED_CHANGED,
+                    t.job_id,
+                    f"completed -> {t.to_status.value} accepted (by {t.actor})",
+                )
+            )
+        elif before is JobStatus.PROCESSING and t.to_status is JobStatus.PROCESSING:
+            found.append(
+                Violation(PROCESSED_TWICE, t.job_id, f"claimed by {t.actor} while still processing")
+            )
+        elif not can_transition(t.from_status, t.to_status) or (
+            before is not None and before is not t.from_status
+        ):
+            was = f" (the job was {before.value})" if before is not None else ""
+            found.append(
+                Violation(
+                    OUTSIDE_TABLE,
+                    t.job_id,
+                    f"{t.from_status.value} -> {t.to_status.value} accepted (by {t.actor}){was}",
+                )
+            )
+    return found
+
+
+def _handler_runs(runs: list[HandlerRun], jobs, transitions) -> list[Violation]:
+    if not runs:
+        return []
+    found = []
+    runs_by_job: dict[str, list[HandlerRun]] = defaultdict(list)
+    for run in runs:
+        runs_by_job[run.job_id].append(run)
+    for job_id, job_runs in runs_by_job.items():
+        job_runs.sort(key=lambda r: r.started)
+        for earlier, later in itertools.pairwise(job_runs):
+            if later.started < earlier.finished:
+                found.append(
+                    Violation(
+                        PROCESSED_TWICE,
+                        job_id,
+                        f"{earlier.worker} and {later.worker} ran it at the same time",
+                    )
+                )
+    claims = _accepted_claims(jobs, transitions)
+    for job_id, count in Counter(run.job_id for run in runs).items():
+        if job_id in claims and count > claims[job_id]:
+            found.append(
+                Violation(
+                    PROCESSED_TWICE,
+                    job_id,
+                    f"handlers ran it {count} times for {claims[job_id]} recorded attempt(s)",
+                )
+            )
+    return found
+
+
+def _accepted_claims(jobs, transitions) -> dict[str, int]:
+    """How many attempts each job really had: from the audit log, else the final snapshots."""
+    if transitions is not None:
+        return Counter(
+            t.job_id for t in transitions if t.accepted and t.to_status is JobStatus.PROCESSING
+        )
+    return {job.id: job.attempts for job in jobs}

@@ -1,0 +1,123 @@
+"""The vocabulary of the course: job statuses, the transition table, and the job snapshot.
+
+Everything else in the package builds on these few names. The rule that decides which status
+changes are legal lives in exactly one place, ``TRANSITIONS``, so a learner can print it and the
+store, the checker and the state-machine chart all read the same table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from types import MappingProxyType
+from typing import Any
+
+
+class JobStatus(str, Enum):
+    """Where a job is in its life. ``failed`` is a state like any other, not an accident."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = MappingProxyType(
+    {
+        JobStatus.PENDING: frozenset({JobStatus.PROCESSING}),
+        JobStatus.PROCESSING: frozenset({JobStatus.COMPLETED, JobStatus.FAILED}),
+        JobStatus.COMPLETED: frozenset(),
+        JobStatus.FAILED: frozenset({JobStatus.PENDING}),
+    }
+)
+"""The whole state machine: for each status, the statuses a job may move to next.
+
+``completed`` is final. ``failed`` may go back to ``pending``, and only the retry step does that.
+"""
+
+
+def can_transition(from_status: JobStatus, to_status: JobStatus) -> bool:
+    """Return True when the table allows a job to move from ``from_status`` to ``to_status``."""
+    return to_status in TRANSITIONS.get(from_status, frozenset())
+
+
+def parse_status(status: JobStatus | str) -> JobStatus:
+    """Accept a ``JobStatus`` or its string value; refuse anything else with a helpful message."""
+    if isinstance(status, JobStatus):
+        return status
+    if isinstance(status, str):
+        try:
+            return JobStatus(status)
+        except ValueError:
+            pass
+    valid = ", ".join(repr(s.value) for s in JobStatus)
+    raise ValueError(f"unknown job status {status!r}: expected one of {valid}")
+
+
+def freeze_payload(payload: Any) -> Any:
+    """Return a read-only deep copy of a JSON-compatible value.
+
+    Dicts become read-only mappings and lists become tuples, so nobody holding a ``Job`` can
+    reach back into the store and change a payload behind the lock.
+    """
+    if isinstance(payload, Mapping):
+        return MappingProxyType({key: freeze_payload(value) for key, value in payload.items()})
+    if isinstance(payload, (list, tuple)):
+        return tuple(freeze_payload(item) for item in payload)
+    return payload
+
+
+def thaw_payload(payload: Any) -> Any:
+    """Return an ordinary, mutable deep copy of a frozen payload (dicts and lists again)."""
+    if isinstance(payload, Mapping):
+        return {key: thaw_payload(value) for key, value in payload.items()}
+    if isinstance(payload, tuple):
+        return [thaw_payload(item) for item in payload]
+    return payload
+
+
+EMPTY_PAYLOAD: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """An immutable snapshot of one job, as the store saw it at one moment.
+
+    The store hands out snapshots and never the record it keeps, the way a Go store returns a
+    copy of a struct. To change a job you ask the store; changing a snapshot is impossible.
+
+    ``last_error`` is ``None`` when there is no error to report. An empty string is never used,
+    because "no error" and "an error with no words" must not look alike.
+    ``max_retries`` is the most attempts the job may have in total: 3 means at most 3 runs.
+    """
+
+    id: str
+    type: str
+    status: JobStatus
+    payload: Mapping[str, Any] = field(default_factory=lambda: EMPTY_PAYLOAD, hash=False)
+    max_retries: int = 3
+    attempts: int = 0
+    last_error: str | None = None
+    created_at: datetime | None = field(default=None, repr=False)
+
+    @property
+    def can_retry(self) -> bool:
+        """True when the job has failed and has attempts left."""
+        return self.status is JobStatus.FAILED and self.attempts < self.max_retries
+
+    @property
+    def is_settled(self) -> bool:
+        """True when nothing more will happen to the job: completed, or failed for good."""
+        return self.status is JobStatus.COMPLETED or (
+            self.status is JobStatus.FAILED and self.attempts >= self.max_retries
+        )
+
+    def payload_json(self) -> str:
+        """The payload as canonical JSON text (sorted keys), handy for matching and display."""
+        return json.dumps(thaw_payload(self.payload), sort_keys=True)

@@ -1,0 +1,164 @@
+"""Deterministic failure simulation: decide from the job itself whether an attempt fails.
+
+A policy is any callable ``policy(job) -> str | None``: the failure message, or ``None`` when
+the attempt succeeds. Policies here look only at the job (its type, attempt number, payload),
+never at a random number generator or the clock, so the same scenario fails the same way on
+every run and a lesson shows the same thing to every learner.
+
+The policies are small frozen dataclasses rather than closures so that they print as what
+they are (``FailByType(types=('email',), ...)``), which keeps notebook output readable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .domain import Job
+from .worker import stop_requested
+
+FailurePolicy = Callable[[Job], "str | None"]
+
+
+class SimulatedFailure(Exception):
+    """Raised by simulated work when its failure policy says this attempt fails."""
+
+
+class WorkInterrupted(Exception):
+    """Raised by simulated work that was cut short because its worker pool is stopping."""
+
+
+@dataclass(frozen=True)
+class FailByType:
+    """Every attempt of a job whose type is listed fails (the seed's "email jobs fail")."""
+
+    types: tuple[str, ...]
+    message: str = "{type} jobs always fail in this simulation"
+
+    def __call__(self, job: Job) -> str | None:
+        return self.message.format(type=job.type) if job.type in self.types else None
+
+
+@dataclass(frozen=True)
+class FailEveryNthAttempt:
+    """Attempt number n, 2n, 3n, ... of every job fails; the others succeed."""
+
+    n: int
+
+    def __call__(self, job: Job) -> str | None:
+        if job.attempts % self.n == 0:
+            return (
+                f"attempt {job.attempts} fails: every attempt numbered a multiple of {self.n} fails"
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class FailOnPayload:
+    """A job fails when ``text`` appears in its payload written as JSON."""
+
+    text: str
+
+    def __call__(self, job: Job) -> str | None:
+        if self.text in job.payload_json():
+            return f"payload contains {self.text!r}"
+        return None
+
+
+@dataclass(frozen=True)
+class FailUntilAttempt:
+    """A transient failure: attempts before number ``n`` fail, attempt ``n`` and later succeed."""
+
+    n: int
+
+    def __call__(self, job: Job) -> str | None:
+        if job.attempts < self.n:
+            return f"temporary failure on attempt {job.attempts} (succeeds from attempt {self.n})"
+        return None
+
+
+@dataclass(frozen=True)
+class FirstFailure:
+    """Combine policies: the attempt fails with the message of the first policy that fails it."""
+
+    policies: tuple[FailurePolicy, ...]
+
+    def __call__(self, job: Job) -> str | None:
+        for policy in self.policies:
+            message = policy(job)
+            if message is not None:
+                return message
+        return None
+
+
+def never_fail(job: Job) -> None:
+    """The policy under which every attempt succeeds."""
+    return None
+
+
+def fail_by_type(*types: str, message: str = FailByType.message) -> FailByType:
+    """Fail every attempt of jobs of the given types. ``{type}`` in the message is filled in."""
+    if not types or not all(isinstance(t, str) and t for t in types):
+        raise ValueError(f"fail_by_type needs one or more non-empty type names, got {types!r}")
+    return FailByType(types=tuple(types), message=message)
+
+
+def fail_every_nth_attempt(n: int) -> FailEveryNthAttempt:
+    """Fail attempts numbered n, 2n, 3n, ... (``n=1`` fails every attempt)."""
+    return FailEveryNthAttempt(_positive_int(n, "n"))
+
+
+def fail_on_payload(text: str) -> FailOnPayload:
+    """Fail jobs whose payload, written as JSON, contains ``text``."""
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"fail_on_payload needs non-empty text to look for, got {text!r}")
+    return FailOnPayload(text)
+
+
+def fail_until_attempt(n: int) -> FailUntilAttempt:
+    """Fail every attempt before attempt ``n``; succeed from attempt ``n`` on."""
+    return FailUntilAttempt(_positive_int(n, "n"))
+
+
+def combine(*policies: FailurePolicy) -> FirstFailure:
+    """One policy from several: an attempt fails if any of them fails it (first message wins)."""
+    if not all(callable(p) for p in policies):
+        raise TypeError("combine takes failure policies: callables taking a job")
+    return FirstFailure(tuple(policies))
+
+
+@dataclass(frozen=True)
+class SimulatedWork:
+    """A job handler that takes ``seconds`` of pretend work, then fails if ``fail`` says so.
+
+    The wait ends early when the worker's pool is stopping; the handler then raises
+    ``WorkInterrupted`` so the worker records the attempt as failed with that reason, rather
+    than leaving the job in processing.
+    """
+
+    seconds: float = 0.0
+    fail: FailurePolicy | None = None
+
+    def __call__(self, job: Job) -> None:
+        if self.seconds > 0 and stop_requested().wait(self.seconds):
+            raise WorkInterrupted("stopped before the work finished: the worker pool shut down")
+        message = self.fail(job) if self.fail is not None else None
+        if message is not None:
+            raise SimulatedFailure(message)
+
+
+def simulated_work(seconds: float = 0.0, fail: FailurePolicy | None = None) -> SimulatedWork:
+    """Build a handler for ``WorkerPool``: wait ``seconds``, then fail as ``fail`` decides."""
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise ValueError(f"seconds must be a number >= 0, got {seconds!r}")
+    if fail is not None and not callable(fail):
+        raise TypeError(f"fail must be a failure policy (a callable taking a job), got {fail!r}")
+    return SimulatedWork(float(seconds), fail)
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
