@@ -1,4 +1,4 @@
-"""The store against a model simple enough to be obviously right: a dict of (status, attempts, error)."""
+"""The store against a model simple enough to be obviously right: a dict of plain values."""
 
 import pytest
 from hypothesis import settings

@@ -1,4 +1,4 @@
-"""Many workers, hundreds of jobs, mixed failure policies, repeated: the rules must hold every time."""
+"""Many workers, hundreds of jobs, mixed failure policies, repeated: every rule holds every time."""
 
 import itertools
 import threading
