@@ -31,5 +31,9 @@ lint: install
 notebooks: install
 	$(BIN)/python tools/execute_notebooks.py
 
+## Benchmarks against ThreadPoolExecutor, Huey and a locked dict (prints ratios).
+bench: install
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
