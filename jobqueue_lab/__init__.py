@@ -19,9 +19,10 @@ from .failures import (
     never_fail,
     simulated_work,
 )
-from .pool import WorkerPool, WorkQueue
+from .pool import WorkerPool
 from .store import InMemoryJobStore, sequential_ids
 from .sweeper import Sweeper, SweepReport
+from .work_queue import WorkQueue
 from .worker import Worker, describe_failure, stop_requested
 
 __all__ = [

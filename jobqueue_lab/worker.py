@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from .domain import Job, JobStatus
 from .store import InMemoryJobStore
+from .work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
 
@@ -38,33 +39,36 @@ def describe_failure(exc: BaseException) -> str:
 
 
 class Worker(threading.Thread):
-    """One worker thread. ``take`` hands it the next job id, or ``None`` when it should stop."""
+    """One worker thread: take an id, claim the job, run the handler, signal the outcome, repeat.
+
+    It stops when ``stop`` is set, leaving the ids still on the queue for a later run.
+    """
 
     def __init__(
         self,
         name: str,
         store: InMemoryJobStore,
+        work_queue: WorkQueue,
         handler: Handler,
-        take: Callable[[], str | None],
-        claimed: Callable[[str], None],
         stop: threading.Event,
     ) -> None:
         super().__init__(name=name, daemon=True)
         self._store = store
+        self._queue = work_queue
         self._handler = handler
-        self._take = take
-        self._claimed = claimed
         self._stopping = stop
         self.jobs_run = 0
 
     def run(self) -> None:
         _current.stop = self._stopping
         while True:
-            job_id = self._take()
-            if job_id is None:
+            job_id = self._queue.take()
+            if job_id is None or self._stopping.is_set():
+                if job_id is not None:
+                    self._queue.done_claiming(job_id)
                 return
             job = self._store.claim_job(job_id)
-            self._claimed(job_id)
+            self._queue.done_claiming(job_id)
             if job is not None:
                 self.process(job)
 
