@@ -1,0 +1,340 @@
+"""Checks for the notebook exercises: each one says, in plain words, what is still wrong.
+
+A check takes the learner's code, tries it, and returns a list of problems (plain-English
+strings); an empty list means solved. ``report(problems)`` prints the verdict. A check never
+raises because of the learner's code: an exception from that code becomes one more problem,
+so a notebook runs top to bottom even while its exercises are unsolved.
+
+How an exercise is wired into a notebook (the notebook tests rely on this convention):
+
+1. The starter cell is a code cell tagged ``exercise-starter`` whose metadata also names its
+   check: ``{"tags": ["exercise-starter"], "exercise": "check_is_legal_path"}``. It is
+   self-contained (it imports what it uses) and runnable as shipped; it defines the names the
+   check takes as parameters (here ``is_legal_path``).
+2. The next cell calls the check and reports, e.g. ``report(check_is_legal_path(is_legal_path))``.
+   As shipped, it prints "Not solved yet: ...".
+3. The worked solution lives in ``notebooks/solutions/NN_<name>.py``, where ``NN`` is the
+   notebook's number (one module per notebook, covering all its exercises). It defines the
+   same names as the starter cells, and the check returns no problems for them.
+4. The check is a function of this module whose parameter names are those names, so a test
+   can exec the starter, import the solution, and call the check with either.
+
+Checks for notebooks 00-03 come first; those for 04-07 follow the marked line at the end.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .checks import find_violations
+from .domain import Job, JobStatus, can_transition
+from .failures import simulated_work
+from .pool import WorkerPool
+from .store import InMemoryJobStore
+
+Problems = list[str]
+
+SOLVED = "Solved: every check passed."
+NOT_SOLVED = "Not solved yet:"
+
+
+def report(problems: Sequence[str], *, solved: str = SOLVED) -> None:
+    """Print the verdict of a check: "Solved: ..." or "Not solved yet:" and each problem."""
+    if not problems:
+        print(solved)
+        return
+    print(NOT_SOLVED)
+    for problem in problems:
+        print(f"  - {problem}")
+
+
+def attempt(function: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
+    """Call the learner's ``function``: ``(result, None)``, or ``(None, problem)`` if it raised."""
+    name = getattr(function, "__name__", "your function")
+    if not callable(function):
+        return None, f"{name} is not a function (it is a {type(function).__name__})"
+    try:
+        return function(*args), None
+    except Exception as exc:
+        shown = ", ".join(_short(arg) for arg in args)
+        return None, f"{name}({shown}) raised {type(exc).__name__}: {exc}"
+
+
+def _short(arg: Any) -> str:
+    if isinstance(arg, Job):
+        return f"<{arg.type} job {arg.id}>"
+    if isinstance(arg, InMemoryJobStore):
+        return "store"
+    return repr(arg)
+
+
+def limited(problems: Problems, most: int = 4) -> Problems:
+    """The first ``most`` problems, and a line saying how many more there were."""
+    if len(problems) <= most:
+        return problems
+    return [*problems[:most], f"... and {len(problems) - most} more like these"]
+
+
+def _settled_store(run: Callable[[], Any], name: str) -> tuple[InMemoryJobStore | None, Problems]:
+    store, problem = attempt(run)
+    if problem is not None:
+        return None, [problem]
+    if not isinstance(store, InMemoryJobStore):
+        return None, [f"{name}() should return the pool's store, but returned {store!r}"]
+    return store, []
+
+
+def _violations(store: InMemoryJobStore) -> Problems:
+    found = find_violations(store.list_jobs(), store.transitions())
+    return [f"{v.invariant}: {v.job_id} {v.detail}" for v in found]
+
+
+# --- notebook 00: start here ---------------------------------------------------------------
+
+
+def check_first_run(first_run: Callable[[], InMemoryJobStore]) -> Problems:
+    """Notebook 00: a run of three "report" jobs and two "email" jobs, emails always failing.
+
+    ``first_run()`` returns the store after the run: five jobs, emails failed after two
+    attempts each, reports completed after one, and no invariant broken.
+    """
+    store, problems = _settled_store(first_run, "first_run")
+    if store is None:
+        return problems
+    jobs = store.list_jobs()
+    types = sorted(job.type for job in jobs)
+    if types != ["email", "email", "report", "report", "report"]:
+        problems.append(f"expected 3 report jobs and 2 email jobs, found types {types}")
+    for job in jobs:
+        if job.type == "email" and (job.status, job.attempts) != (JobStatus.FAILED, 2):
+            problems.append(
+                f"{job.id} (email) is {job.status.value} after {job.attempts} attempt(s): "
+                "email jobs should fail, and be tried twice in all (max_retries=2)"
+            )
+        if job.type == "report" and (job.status, job.attempts) != (JobStatus.COMPLETED, 1):
+            problems.append(
+                f"{job.id} (report) is {job.status.value} after {job.attempts} attempt(s): "
+                "reports should complete on their first attempt"
+            )
+    problems += _violations(store)
+    return limited(problems)
+
+
+# --- notebook 01: the state machine --------------------------------------------------------
+
+_PATH_CASES: tuple[tuple[JobStatus, ...], ...] = (
+    (),
+    (JobStatus.PENDING,),
+    (JobStatus.PENDING, JobStatus.PROCESSING),
+    (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.COMPLETED),
+    (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.FAILED),
+    (
+        JobStatus.PENDING,
+        JobStatus.PROCESSING,
+        JobStatus.FAILED,
+        JobStatus.PENDING,
+        JobStatus.PROCESSING,
+        JobStatus.COMPLETED,
+    ),
+    (JobStatus.PENDING, JobStatus.COMPLETED),
+    (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.PENDING),
+    (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.COMPLETED, JobStatus.PENDING),
+    (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.FAILED, JobStatus.PROCESSING),
+    (JobStatus.PENDING, JobStatus.PROCESSING, JobStatus.PROCESSING),
+    (JobStatus.FAILED, JobStatus.PENDING),
+    (JobStatus.COMPLETED, JobStatus.FAILED),
+)
+
+
+def _path_text(path: Sequence[JobStatus]) -> str:
+    return " -> ".join(status.value for status in path) or "an empty path"
+
+
+def _first_illegal_step(path: Sequence[JobStatus]) -> str | None:
+    for before, after in itertools.pairwise(path):
+        if not can_transition(before, after):
+            return f"{before.value} -> {after.value}"
+    return None
+
+
+def check_is_legal_path(is_legal_path: Callable[[list[JobStatus]], bool]) -> Problems:
+    """Notebook 01: ``is_legal_path(path)`` says whether every step of a path is in the table.
+
+    A path is a list of statuses; an empty path and a path of one status have no steps, so
+    they are legal.
+    """
+    problems = []
+    for case in _PATH_CASES:
+        answer, problem = attempt(is_legal_path, list(case))
+        if problem is not None:
+            problems.append(problem)
+            continue
+        bad_step = _first_illegal_step(case)
+        if answer is not (bad_step is None):
+            why = f"{bad_step} is not in the table" if bad_step else "every step is in the table"
+            problems.append(
+                f"for {_path_text(case)} it returned {answer!r}, but {why}"
+                + ("" if isinstance(answer, bool) else " (return True or False)")
+            )
+    return limited(problems)
+
+
+# --- notebook 02: failure handling ---------------------------------------------------------
+
+_REPORT_CASES: tuple[tuple[str, dict[str, Any], bool], ...] = (
+    ("report", {"pages": 250}, True),
+    ("report", {"pages": 101}, True),
+    ("report", {"pages": 100}, False),
+    ("report", {"pages": 3}, False),
+    ("report", {}, False),
+    ("email", {"pages": 500}, False),
+    ("email", {"to": "ada@example.org"}, False),
+)
+
+
+def check_fail_big_reports(fail_big_reports: Callable[[Job], str | None]) -> Problems:
+    """Notebook 02: a failure policy for report jobs of more than 100 pages.
+
+    It returns a message (a non-empty str) for those jobs, and ``None`` for every other job,
+    including jobs with no "pages" in their payload. It must be deterministic, and a pool run
+    with it must keep every invariant.
+    """
+    store = InMemoryJobStore()
+    problems = []
+    for job_type, payload, should_fail in _REPORT_CASES:
+        job = store.create_job(job_type, payload)
+        described = f"the {job_type} job with payload {payload}"
+        answers = []
+        for _ in range(2):
+            answer, problem = attempt(fail_big_reports, job)
+            if problem is not None:
+                problems.append(f"for {described}: {problem}")
+                break
+            answers.append(answer)
+        if len(answers) < 2:
+            continue
+        answer = answers[0]
+        if answers[0] != answers[1]:
+            problems.append(f"for {described} it answered differently when asked twice")
+        elif should_fail and not (isinstance(answer, str) and answer.strip()):
+            problems.append(f"{described} should fail, with a message, but it returned {answer!r}")
+        elif not should_fail and answer is not None:
+            hint = " (no error is None, never an empty string)" if answer == "" else ""
+            problems.append(f"{described} should succeed (return None) but got {answer!r}{hint}")
+    if problems:
+        return limited(problems)
+    with WorkerPool(workers=2, handler=simulated_work(fail=fail_big_reports)) as pool:
+        for job_type, payload, _ in _REPORT_CASES:
+            pool.submit(job_type, payload, max_retries=1)
+        if not pool.wait(timeout=10):
+            return ["a pool run with your policy did not settle within 10 seconds"]
+    return _violations(pool.store)
+
+
+def check_report_outcome(
+    report_outcome: Callable[[InMemoryJobStore, str, str | None], Any],
+) -> Problems:
+    """Notebook 02: ``report_outcome(store, job_id, error)`` signals a claimed job's outcome.
+
+    ``error`` is ``None`` when the work succeeded (the job becomes completed) or the reason it
+    failed (the job becomes failed, with that reason as ``last_error``). The store makes the change.
+    """
+    problems = []
+    cases = ((None, JobStatus.COMPLETED), ("disk full", JobStatus.FAILED))
+    for error, expected in cases:
+        store = InMemoryJobStore()
+        job = store.claim_job(store.create_job("report").id, actor="worker-1")
+        _, problem = attempt(report_outcome, store, job.id, error)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        after = store.get_job(job.id)
+        call = f"report_outcome(store, {job.id!r}, {error!r})"
+        if after.status is not expected:
+            problems.append(
+                f"after {call} the job is {after.status.value}; it should be {expected.value}"
+            )
+        elif after.last_error != error:
+            problems.append(
+                f"after {call} last_error is {after.last_error!r}; it should be {error!r}"
+            )
+    return problems
+
+
+# --- notebook 03: retries and attempts -----------------------------------------------------
+
+
+class _FailUntilPayload:
+    """A policy reading its threshold from the job: attempts before ``succeeds_from`` fail."""
+
+    def __call__(self, job: Job) -> str | None:
+        if job.attempts < job.payload["succeeds_from"]:
+            return f"temporary failure on attempt {job.attempts}"
+        return None
+
+
+def _real_outcomes(grid: Sequence[tuple[int, int]]) -> dict[tuple[int, int], tuple[str, int]]:
+    """Run one job per (max_retries, succeeds_from) pair through a real pool; return outcomes."""
+    handler = simulated_work(fail=_FailUntilPayload())
+    with WorkerPool(workers=2, handler=handler, sweeper_interval=0.002) as pool:
+        ids = {
+            pair: pool.submit("sync", {"succeeds_from": pair[1]}, max_retries=pair[0]).id
+            for pair in grid
+        }
+        pool.wait(timeout=10)
+    outcomes = {}
+    for pair, job_id in ids.items():
+        job = pool.store.get_job(job_id)
+        outcomes[pair] = (job.status.value, job.attempts)
+    return outcomes
+
+
+def check_predict_outcome(predict_outcome: Callable[[int, int], tuple[str, int]]) -> Problems:
+    """Notebook 03: predict how a job ends without running it.
+
+    ``predict_outcome(max_retries, succeeds_from)`` returns ``(status, attempts)`` for a job
+    whose attempts fail until attempt number ``succeeds_from``. The check runs every case in a
+    real pool and compares.
+    """
+    grid = [(m, s) for m in range(1, 5) for s in range(1, 6)]
+    truth = _real_outcomes(grid)
+    problems = []
+    for max_retries, succeeds_from in grid:
+        answer, problem = attempt(predict_outcome, max_retries, succeeds_from)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        if isinstance(answer, tuple) and len(answer) == 2 and isinstance(answer[0], JobStatus):
+            answer = (answer[0].value, answer[1])
+        expected = truth[(max_retries, succeeds_from)]
+        if answer != expected:
+            problems.append(
+                f"max_retries={max_retries}, succeeds from attempt {succeeds_from}: "
+                f"you predicted {answer!r}, the run gave {expected!r}"
+            )
+    return limited(problems, most=3)
+
+
+def check_celery_max_retries(celery_max_retries: Callable[[int], int]) -> Problems:
+    """Notebook 03: translate this course's ``max_retries`` (attempts in total) into Celery's.
+
+    Celery counts retries after the first run, so a job allowed ``n`` runs in total has
+    ``max_retries=n - 1`` there.
+    """
+    problems = []
+    for total in range(1, 7):
+        answer, problem = attempt(celery_max_retries, total)
+        if problem is not None:
+            problems.append(problem)
+        elif answer != total - 1:
+            problems.append(
+                f"celery_max_retries({total}) returned {answer!r}: with Celery's max_retries="
+                f"{answer!r} a job may run {answer + 1 if isinstance(answer, int) else '?'} "
+                f"times, not {total}"
+            )
+    return limited(problems, most=3)
+
+
+# --- notebooks 04-07 ---
