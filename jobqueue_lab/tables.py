@@ -1,0 +1,333 @@
+"""Tables: what the queue did, as pandas DataFrames you can read, sort and filter.
+
+Every table is built from what the store hands out to anyone: job snapshots
+(``store.list_jobs()``) and the audit log (``store.transitions()``). Nothing here reaches into
+the store, so the tables show the same evidence the invariant checker uses.
+
+The same scenario gives the same table on every run, which is what lets a notebook keep its
+outputs: rows come in creation order (or audit-log order), statuses are plain strings, and
+times are left out unless you ask for them with ``times=True``. Where there is no error the
+cell holds ``None``, the same "no error" the ``Job`` uses, never an empty string or NaN.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from pandas.io.formats.style import Styler
+
+from .audit import Transition
+from .domain import Job, JobStatus, parse_status
+from .store import InMemoryJobStore
+
+IN_PROGRESS = "in progress"
+"""The outcome of an attempt whose worker has not signalled yet."""
+
+FAILED_ROW_COLOUR = "#f8d7da"
+"""Background of failed rows in ``styled_jobs_table``: a light red that keeps text readable."""
+
+JOB_COLUMNS = ("id", "type", "status", "attempts", "max_retries", "last_error")
+
+
+def jobs_table(store: InMemoryJobStore | Iterable[Job]) -> pd.DataFrame:
+    """One row per job, in creation order: ``id, type, status, attempts, max_retries, last_error``.
+
+    Pass a store, or any list of ``Job`` snapshots (for example ``store.get_failed_jobs()``).
+    """
+    rows = [
+        (job.id, job.type, _status(job.status), job.attempts, job.max_retries, job.last_error)
+        for job in _jobs(store)
+    ]
+    return _frame(rows, JOB_COLUMNS, may_be_none={"last_error"})
+
+
+def styled_jobs_table(store: InMemoryJobStore | Iterable[Job]) -> Styler:
+    """``jobs_table`` with every failed row shaded, so failures stand out at a glance.
+
+    The styled HTML is the same on every run for the same jobs: pandas would otherwise put a
+    random id in it, and a notebook that stores its outputs would change each time it ran.
+    """
+    frame = jobs_table(store)
+    styler = StableStyler(frame, uuid=_content_id(frame))
+    return styler.apply(_shade_failed_row, axis=1)
+
+
+def failed_jobs_table(store: InMemoryJobStore | Iterable[Job]) -> pd.DataFrame:
+    """The failed jobs, each with its reason and whether the sweeper will try it again.
+
+    Columns ``id, type, attempts, max_retries, last_error, will_retry``; ``will_retry`` is
+    True while the job has attempts left (``attempts < max_retries``).
+    """
+    rows = [
+        (job.id, job.type, job.attempts, job.max_retries, job.last_error, _will_retry(job))
+        for job in _jobs(store)
+        if _status(job.status) == JobStatus.FAILED.value
+    ]
+    columns = ("id", "type", "attempts", "max_retries", "last_error", "will_retry")
+    return _frame(rows, columns, may_be_none={"last_error"})
+
+
+def transitions_table(
+    store: InMemoryJobStore,
+    *,
+    job_id: str | None = None,
+    refused_only: bool = False,
+    times: bool = False,
+) -> pd.DataFrame:
+    """The audit log as a table: every change anyone asked for, accepted or refused.
+
+    Columns ``step, job_id, from, to, accepted, actor, detail``. ``step`` is the entry's
+    position in the whole log, so it still says "when" after you filter by ``job_id`` or keep
+    only the refusals. ``from`` is ``None`` for the entry that created the job. With
+    ``times=True`` an ``at_ms`` column adds milliseconds since the store was made; it differs
+    from run to run, which is why it is off by default.
+    """
+    if job_id is not None:
+        store.get_job(job_id)
+    rows = []
+    for step, entry in enumerate(store.transitions()):
+        if job_id is not None and entry.job_id != job_id:
+            continue
+        if refused_only and entry.accepted:
+            continue
+        row = (
+            step,
+            entry.job_id,
+            _status_or_none(entry.from_status),
+            _status(entry.to_status),
+            entry.accepted,
+            entry.actor,
+            entry.detail,
+        )
+        rows.append((*row, _ms(entry.at)) if times else row)
+    columns = ("step", "job_id", "from", "to", "accepted", "actor", "detail")
+    return _frame(rows, _with_times(columns, times, "at_ms"), may_be_none={"from", "detail"})
+
+
+def attempts_table(store: InMemoryJobStore, *, times: bool = False) -> pd.DataFrame:
+    """One row per attempt of every job, rebuilt from the audit log.
+
+    Columns ``job_id, attempt, worker, outcome, error``: an attempt starts when a worker's
+    claim is accepted and ends with the outcome that worker signalled (``completed``,
+    ``failed``, or ``in progress`` if it has not signalled yet). Jobs come in creation order,
+    attempts in order. ``times=True`` adds ``started_ms`` and ``finished_ms``.
+    """
+    rows = [
+        (a.job_id, a.number, a.worker, a.outcome, a.error)
+        + ((_ms(a.started), _ms_or_none(a.finished)) if times else ())
+        for a in _attempts(store.transitions())
+    ]
+    columns = ("job_id", "attempt", "worker", "outcome", "error")
+    return _frame(
+        rows,
+        _with_times(columns, times, "started_ms", "finished_ms"),
+        may_be_none={"error", "finished_ms"},
+    )
+
+
+def job_history(store: InMemoryJobStore, job_id: str, *, times: bool = False) -> pd.DataFrame:
+    """The attempts of one job: ``attempt, worker, outcome, error`` (and times if asked).
+
+    Raises ``JobNotFound`` for an id the store does not know.
+    """
+    store.get_job(job_id)
+    table = attempts_table(store, times=times)
+    mine = table[table["job_id"] == job_id].drop(columns="job_id")
+    return mine.reset_index(drop=True)
+
+
+def summary_table(store: InMemoryJobStore) -> pd.DataFrame:
+    """A run in a few numbers, one measure per row (index ``measure``, column ``value``).
+
+    ``attempts`` counts every claim; ``retries`` counts the sweeper's ``failed -> pending``
+    moves; ``permanent failures`` are failed jobs with no attempts left; ``refused changes``
+    are requests the store turned down (a correct run has few or none).
+    """
+    jobs = _jobs(store)
+    log = store.transitions()
+    statuses = Counter(_status(job.status) for job in jobs)
+    measures = {
+        "jobs": len(jobs),
+        **{status.value: statuses[status.value] for status in JobStatus},
+        "attempts": sum(job.attempts for job in jobs),
+        "retries": sum(1 for t in log if t.accepted and _is_retry(t)),
+        "permanent failures": sum(
+            1 for job in jobs if _status(job.status) == "failed" and not _will_retry(job)
+        ),
+        "refused changes": sum(1 for t in log if not t.accepted),
+    }
+    index = pd.Index(list(measures), name="measure")
+    return pd.DataFrame({"value": list(measures.values())}, index=index)
+
+
+def attempts_per_job(store: InMemoryJobStore) -> pd.DataFrame:
+    """How hard each job was tried: ``id, attempts, retries, status``, in creation order.
+
+    ``retries`` counts the sweeper's ``failed -> pending`` moves for that job, so a job that
+    succeeded first time has 1 attempt and 0 retries.
+    """
+    retries = Counter(t.job_id for t in store.transitions() if t.accepted and _is_retry(t))
+    rows = [(job.id, job.attempts, retries[job.id], _status(job.status)) for job in _jobs(store)]
+    return _frame(rows, ("id", "attempts", "retries", "status"))
+
+
+def status_counts_over_time(store: InMemoryJobStore, *, times: bool = False) -> pd.DataFrame:
+    """How many jobs were in each status after every accepted change in the audit log.
+
+    Columns ``step, pending, processing, completed, failed``, one row per accepted change,
+    where ``step`` is the change's position in the log. ``times=True`` adds ``at_ms``, which
+    is what ``charts.status_over_time`` plots.
+    """
+    counts = Counter({status: 0 for status in JobStatus})
+    rows = []
+    for step, entry in enumerate(store.transitions()):
+        if not entry.accepted:
+            continue
+        if entry.from_status is not None:
+            counts[entry.from_status] -= 1
+        counts[entry.to_status] += 1
+        rows.append((step, *counts.values()) + ((_ms(entry.at),) if times else ()))
+    columns = ("step", *(status.value for status in JobStatus))
+    return _frame(rows, _with_times(columns, times, "at_ms"))
+
+
+def transition_counts(store: InMemoryJobStore) -> pd.DataFrame:
+    """How often each change was asked for: ``from, to, accepted, refused``.
+
+    One row per (from, to) pair that appears in the audit log, in status order, with
+    ``from`` ``None`` for creations. This is the data behind ``charts.transition_matrix``.
+    """
+    accepted: Counter[tuple[JobStatus | None, JobStatus]] = Counter()
+    refused: Counter[tuple[JobStatus | None, JobStatus]] = Counter()
+    for entry in store.transitions():
+        pair = (entry.from_status, entry.to_status)
+        (accepted if entry.accepted else refused)[pair] += 1
+    order = [None, *JobStatus]
+    pairs = sorted(
+        set(accepted) | set(refused), key=lambda p: (order.index(p[0]), order.index(p[1]))
+    )
+    rows = [(_status_or_none(a), _status(b), accepted[(a, b)], refused[(a, b)]) for a, b in pairs]
+    return _frame(rows, ("from", "to", "accepted", "refused"), may_be_none={"from"})
+
+
+class StableStyler(Styler):
+    """A pandas ``Styler`` whose plain-text form is the same on every run.
+
+    A plain ``Styler`` prints as ``<...Styler object at 0x7f...>``: a memory address, which
+    changes every run and would make a stored notebook output differ each time.
+    """
+
+    def __repr__(self) -> str:
+        rows, columns = self.data.shape
+        return f"<styled table: {rows} rows x {columns} columns>"
+
+
+# --- rebuilding attempts from the audit log --------------------------------------------------
+
+
+@dataclass
+class _Attempt:
+    job_id: str
+    number: int
+    worker: str
+    started: float
+    finished: float | None = None
+    outcome: str = IN_PROGRESS
+    error: str | None = None
+
+
+def _attempts(log: Iterable[Transition]) -> list[_Attempt]:
+    """Pair each accepted claim with the outcome its worker signalled next for that job."""
+    by_job: dict[str, list[_Attempt]] = {}
+    running: dict[str, _Attempt] = {}
+    for entry in log:
+        if not entry.accepted:
+            continue
+        attempts = by_job.setdefault(entry.job_id, [])
+        if entry.to_status is JobStatus.PROCESSING:
+            attempt = _Attempt(entry.job_id, len(attempts) + 1, entry.actor, entry.at)
+            attempts.append(attempt)
+            running[entry.job_id] = attempt
+        elif entry.to_status in (JobStatus.COMPLETED, JobStatus.FAILED):
+            attempt = running.pop(entry.job_id, None)
+            if attempt is not None:
+                attempt.finished = entry.at
+                attempt.outcome = entry.to_status.value
+                attempt.error = entry.detail
+    return [attempt for attempts in by_job.values() for attempt in attempts]
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def _jobs(source: InMemoryJobStore | Iterable[Job]) -> list[Job]:
+    """The jobs of a store (anything with ``list_jobs``), or the jobs you passed in."""
+    list_jobs = getattr(source, "list_jobs", None)
+    if callable(list_jobs):
+        return list(list_jobs())
+    if isinstance(source, (str, bytes)) or not isinstance(source, Iterable):
+        raise TypeError(f"expected a job store or a list of jobs, got {type(source).__name__}")
+    return list(source)
+
+
+def _frame(
+    rows: Sequence[tuple], columns: Sequence[str], *, may_be_none: Collection[str] = ()
+) -> pd.DataFrame:
+    """Build a table column by column, keeping ``None`` as ``None`` where a column may hold it.
+
+    pandas 3 stores text in its string type, which turns ``None`` into NaN. The course uses
+    ``None`` for "no error", so those columns stay ordinary Python objects.
+    """
+    values = list(zip(*rows)) if rows else [() for _ in columns]
+    return pd.DataFrame(
+        {
+            name: pd.Series(list(column), dtype=object if name in may_be_none else None)
+            for name, column in zip(columns, values)
+        }
+    )
+
+
+def _with_times(columns: tuple[str, ...], times: bool, *time_columns: str) -> tuple[str, ...]:
+    return columns + time_columns if times else columns
+
+
+def _status(status: JobStatus | str) -> str:
+    return parse_status(status).value
+
+
+def _status_or_none(status: JobStatus | str | None) -> str | None:
+    return None if status is None else _status(status)
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def _ms_or_none(seconds: float | None) -> float | None:
+    return None if seconds is None else _ms(seconds)
+
+
+def _will_retry(job: Job) -> bool:
+    return job.attempts < job.max_retries
+
+
+def _is_retry(entry: Transition) -> bool:
+    return entry.from_status is JobStatus.FAILED and entry.to_status is JobStatus.PENDING
+
+
+def _shade_failed_row(row: pd.Series) -> list[str]:
+    shade = f"background-color: {FAILED_ROW_COLOUR}" if row["status"] == "failed" else ""
+    return [shade] * len(row)
+
+
+def _content_id(frame: pd.DataFrame) -> str:
+    """A short id that depends only on the table's content: stable, yet distinct per table.
+
+    Two styled tables in one notebook must not share an id, or the CSS of one would colour
+    the rows of the other.
+    """
+    return "jobs_" + hashlib.sha256(frame.to_csv().encode()).hexdigest()[:10]

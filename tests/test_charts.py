@@ -1,0 +1,213 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+
+from jobqueue_lab import (
+    TRANSITIONS,
+    InMemoryJobStore,
+    WorkerPool,
+    fail_by_type,
+    simulated_work,
+)
+from jobqueue_lab.charts import (
+    OUTCOME_COLOURS,
+    SQUARE,
+    WIDE,
+    attempts_timeline,
+    comparison_chart,
+    state_machine_chart,
+    state_machine_edges,
+    status_over_time,
+    transition_matrix,
+)
+
+
+@pytest.fixture(scope="module")
+def store():
+    """Nine jobs, every third an email that always fails; three attempts each."""
+    handler = simulated_work(fail=fail_by_type("email"))
+    with WorkerPool(workers=3, handler=handler, sweeper_interval=0.001) as pool:
+        for n in range(9):
+            pool.submit("email" if n % 3 == 0 else "report", {"n": n}, max_retries=3)
+        assert pool.wait(timeout=30)
+    return pool.store
+
+
+def only_axes(fig):
+    [ax] = fig.axes
+    return ax
+
+
+def bars_coloured(ax, outcome):
+    colour = to_rgba(OUTCOME_COLOURS[outcome])
+    return [bar for bar in ax.patches if bar.get_facecolor() == colour]
+
+
+def test_the_state_machine_chart_draws_exactly_the_transition_table():
+    fig = state_machine_chart()
+    table = {(source, target) for source, targets in TRANSITIONS.items() for target in targets}
+    assert state_machine_edges(fig) == table
+    labels = {text.get_text().split("\n")[0] for text in only_axes(fig).texts}
+    assert {"pending", "processing", "completed", "failed"} <= labels
+
+
+def test_the_state_machine_chart_marks_the_final_state():
+    texts = [text.get_text() for text in only_axes(state_machine_chart()).texts]
+    assert "completed\n(final)" in texts
+    assert "failed" in texts
+
+
+def test_charts_return_a_figure_pyplot_will_not_show_again(store):
+    before = plt.get_fignums()
+    figures = [
+        state_machine_chart(),
+        attempts_timeline(store),
+        status_over_time(store),
+        transition_matrix(store),
+    ]
+    assert all(isinstance(fig, Figure) for fig in figures)
+    assert plt.get_fignums() == before
+
+
+def test_charts_use_fixed_sizes(store):
+    sizes = {
+        "timeline": attempts_timeline(store).get_size_inches(),
+        "status": status_over_time(store).get_size_inches(),
+        "matrix": transition_matrix(store).get_size_inches(),
+        "states": state_machine_chart().get_size_inches(),
+    }
+    assert tuple(sizes["timeline"]) == tuple(sizes["status"]) == WIDE
+    assert tuple(sizes["matrix"]) == tuple(sizes["states"]) == SQUARE
+
+
+def test_charts_draw_into_the_axes_they_are_given(store):
+    fig, (left, right) = plt.subplots(1, 2)
+    plt.close(fig)
+    assert attempts_timeline(store, ax=left) is fig
+    assert state_machine_chart(ax=right) is fig
+    assert len(left.patches) > 0
+    assert state_machine_edges(fig) == {(s, t) for s, ts in TRANSITIONS.items() for t in ts}
+
+
+@pytest.mark.parametrize("by", ["worker", "job"])
+def test_the_timeline_has_one_bar_per_attempt_coloured_by_outcome(store, by):
+    ax = only_axes(attempts_timeline(store, by=by))
+    jobs = store.list_jobs()
+    failures = [t for t in store.transitions() if t.accepted and t.to_status.value == "failed"]
+    assert len(ax.patches) == sum(job.attempts for job in jobs) == 15
+    assert len(bars_coloured(ax, "failed")) == len(failures) == 9
+    assert len(bars_coloured(ax, "completed")) == 6
+
+
+def test_the_timeline_by_job_has_a_row_per_job_and_marks_each_retry(store):
+    ax = only_axes(attempts_timeline(store, by="job"))
+    rows = [label.get_text() for label in ax.get_yticklabels()]
+    assert rows == [job.id for job in store.list_jobs()]
+    [markers] = ax.collections
+    retries = [t for t in store.transitions() if t.accepted and t.from_status == "failed"]
+    assert len(markers.get_offsets()) == len(retries) == 6
+
+
+def test_the_timeline_by_worker_adds_a_sweeper_row(store):
+    ax = only_axes(attempts_timeline(store, by="worker"))
+    rows = [label.get_text() for label in ax.get_yticklabels()]
+    workers = {t.actor for t in store.transitions() if t.to_status.value == "processing"}
+    assert rows[:-1] == sorted(workers)
+    assert rows[-1] == "sweeper"
+
+
+def test_the_timeline_shows_an_unfinished_attempt_as_in_progress():
+    store = InMemoryJobStore()
+    job = store.create_job("report")
+    store.claim_job(job.id, actor="worker-1")
+    ax = only_axes(attempts_timeline(store, by="job"))
+    assert len(bars_coloured(ax, "in progress")) == 1
+
+
+def test_the_timeline_refuses_an_unknown_grouping(store):
+    with pytest.raises(ValueError, match="by must be 'worker' or 'job'"):
+        attempts_timeline(store, by="type")
+
+
+def test_charts_of_an_empty_store_say_so():
+    store = InMemoryJobStore()
+    texts = [t.get_text() for t in only_axes(attempts_timeline(store)).texts]
+    assert texts == ["no attempts yet"]
+    texts = [t.get_text() for t in only_axes(status_over_time(store)).texts]
+    assert texts == ["no jobs yet"]
+
+
+def test_status_over_time_stacks_all_four_statuses_up_to_the_number_of_jobs(store):
+    ax = only_axes(status_over_time(store))
+    areas = {area.get_label(): area for area in ax.collections}
+    assert list(areas) == ["completed", "failed", "processing", "pending"]
+    top = max(y for path in areas["pending"].get_paths() for _, y in path.vertices)
+    assert top == len(store) == 9
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend == ["completed", "failed", "processing", "pending"]
+
+
+def matrix_texts(store):
+    ax = only_axes(transition_matrix(store))
+    return {text.get_gid(): text.get_text() for text in ax.texts if text.get_gid()}
+
+
+def test_the_transition_matrix_counts_each_change(store):
+    texts = matrix_texts(store)
+    assert texts["accepted:created->pending"] == "9"
+    assert texts["accepted:pending->processing"] == "15"
+    assert texts["accepted:processing->completed"] == "6"
+    assert texts["accepted:processing->failed"] == "9"
+    assert texts["accepted:failed->pending"] == "6"
+    assert not [gid for gid in texts if gid.startswith("refused:")]
+
+
+def test_the_transition_matrix_marks_refusals_in_red():
+    store = InMemoryJobStore()
+    job = store.create_job("report")
+    store.claim_job(job.id)
+    store.update_status(job.id, "completed")
+    with pytest.raises(ValueError):
+        store.update_status(job.id, "failed", "too late")
+    ax = only_axes(transition_matrix(store))
+    [refused] = [text for text in ax.texts if text.get_gid() == "refused:completed->failed"]
+    assert refused.get_text() == "1 refused"
+    assert refused.get_color() == "#c44e52"
+
+
+def violations_frame():
+    return pd.DataFrame(
+        {
+            "scenario": ["mutating worker", "mutating worker", "no lock", "no lock"],
+            "side": ["broken", "correct", "broken", "correct"],
+            "violations": [4, 0, 7, 0],
+        }
+    )
+
+
+def test_the_comparison_chart_puts_broken_beside_correct_per_scenario():
+    ax = only_axes(comparison_chart(violations_frame()))
+    heights = {c.get_label(): [bar.get_height() for bar in c] for c in ax.containers}
+    assert heights == {"broken": [4, 7], "correct": [0, 0]}
+    assert [label.get_text() for label in ax.get_xticklabels()] == ["mutating worker", "no lock"]
+
+
+@pytest.mark.parametrize(
+    ("summary", "error", "message"),
+    [
+        ([1, 2], TypeError, "must be a pandas DataFrame"),
+        (violations_frame().drop(columns="side"), ValueError, "missing the column"),
+        (violations_frame().replace({"correct": "fixed"}), ValueError, "'broken' or 'correct'"),
+        (pd.concat([violations_frame()] * 2), ValueError, "must appear once"),
+        (violations_frame().assign(violations="many"), TypeError, "must hold numbers"),
+    ],
+)
+def test_the_comparison_chart_refuses_a_malformed_summary(summary, error, message):
+    with pytest.raises(error, match=message):
+        comparison_chart(summary)
