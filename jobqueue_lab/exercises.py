@@ -338,3 +338,113 @@ def check_celery_max_retries(celery_max_retries: Callable[[int], int]) -> Proble
 
 
 # --- notebooks 04-07 ---
+
+
+def _call(function: Callable[..., Any], call: str, *args: Any) -> tuple[Any, str | None]:
+    """Like ``attempt``, but the problem names the call as written in the notebook.
+
+    Arguments such as functions would otherwise print with a memory address, which changes
+    from run to run and would change a stored notebook output.
+    """
+    if not callable(function):
+        return None, f"{call.split('(')[0]} is not a function (it is a {type(function).__name__})"
+    try:
+        return function(*args), None
+    except Exception as exc:
+        return None, f"{call} raised {type(exc).__name__}: {exc}"
+
+
+# --- notebook 04: the sweeper --------------------------------------------------------------
+
+
+def _sweep_policy(job: Job) -> str | None:
+    """email always fails; sync fails its first attempt only; every other job works."""
+    if job.type == "email":
+        return "mail server did not answer"
+    if job.type == "sync" and job.attempts < 2:
+        return f"remote busy on attempt {job.attempts}"
+    return None
+
+
+_SWEEP_JOBS: tuple[tuple[str, int, JobStatus, int], ...] = (
+    ("report", 3, JobStatus.COMPLETED, 1),
+    ("email", 2, JobStatus.FAILED, 2),
+    ("sync", 3, JobStatus.COMPLETED, 2),
+)
+"""The jobs the sweep check runs: type, max_retries, and the status and attempts they end with."""
+
+
+def _recording_queue() -> tuple[list[object], Callable[[str], bool]]:
+    """An ``enqueue`` that writes down every id it is given (and always accepts it)."""
+    queued: list[object] = []
+
+    def enqueue(job_id: str) -> bool:
+        queued.append(job_id)
+        return True
+
+    return queued, enqueue
+
+
+def _work_by_hand(store: InMemoryJobStore, job_id: object) -> str | None:
+    """Play a worker on one queued id: claim, run, signal. Returns a problem, if there is one."""
+    if not isinstance(job_id, str):
+        return f"enqueue was given {_short(job_id)}; give it the job's id (job.id)"
+    if job_id not in {job.id for job in store.list_jobs()}:
+        return f"enqueue was given {job_id!r}, which is not the id of any job"
+    job = store.claim_job(job_id, actor="worker-1")
+    if job is None:
+        status = store.get_job(job_id).status.value
+        return f"{job_id} was queued while it was {status}: queue pending jobs only"
+    error = _sweep_policy(job)
+    if error is None:
+        store.update_status(job_id, JobStatus.COMPLETED, actor="worker-1")
+    else:
+        store.update_status(job_id, JobStatus.FAILED, error, actor="worker-1")
+    return None
+
+
+def check_sweep(sweep: Callable[[InMemoryJobStore, Callable[[str], bool]], Any]) -> Problems:
+    """Notebook 04: ``sweep(store, enqueue)`` is one pass of a sweeper, written by hand.
+
+    The check plays the workers. Each round it calls ``sweep`` once, then claims, runs and
+    reports every id the sweep queued, for eight rounds (a sweeper keeps sweeping after the
+    work is done). Every job must settle the way its failures dictate; no id may be queued
+    twice in one sweep, or queued when it is not pending; and the run must keep every invariant.
+    """
+    store = InMemoryJobStore()
+    for job_type, max_retries, _, _ in _SWEEP_JOBS:
+        store.create_job(job_type, max_retries=max_retries)
+    problems: Problems = []
+    rounds = 8
+    for _ in range(rounds):
+        queued, enqueue = _recording_queue()
+        _, problem = _call(sweep, "sweep(store, enqueue)", store, enqueue)
+        if problem is not None:
+            return [problem]
+        done: list[object] = []
+        for job_id in queued:
+            if job_id in done:
+                problems.append(f"{job_id} was queued twice in one sweep: once is enough")
+                continue
+            done.append(job_id)
+            problem = _work_by_hand(store, job_id)
+            if problem is not None:
+                problems.append(problem)
+        if problems:
+            break
+    for job, (_, _, status, attempts) in zip(store.list_jobs(), _SWEEP_JOBS):
+        if (job.status, job.attempts) == (status, attempts):
+            continue
+        if job.can_retry:
+            why = "a failed job with attempts left should go back to pending"
+        elif job.status is JobStatus.PENDING:
+            why = "every pending job should be put on the queue"
+        else:
+            why = f"it should end {status.value} after {attempts} attempt(s)"
+        problems.append(
+            f"{job.id} ({job.type}) is {job.status.value} with {job.attempts} of "
+            f"{job.max_retries} attempts used after {rounds} rounds: {why}"
+        )
+    if not problems:
+        problems = _violations(store)
+    return limited(list(dict.fromkeys(problems)))
