@@ -1,0 +1,368 @@
+"""A live dashboard: choose a scenario with a few controls, press Run, watch the queue work.
+
+Show it by ending a notebook cell with ``Dashboard()`` (or ``display(dash.widget)``). Run and
+Stop work from Python too: ``dash.run()``, ``dash.stop()``, ``dash.wait()``, and ``dash.store``
+is the store of the last run, ready for the tables and charts.
+
+How the updates reach the screen safely
+---------------------------------------
+A run happens on a background thread, so the notebook stays free while it runs. Under
+ipykernel 7, anything a background thread prints or displays lands in whichever cell happens
+to be running at that moment, and ``with output_widget:`` decides where output goes by looking
+at state that every thread shares. So the run thread never prints and never calls
+``display``. It only assigns widget values: the counts text, the progress bar, the state
+label and, at the end, the Output widget's ``outputs``. The final table and chart are rendered
+on the run thread into plain mimebundles (HTML text and PNG bytes) and handed to the Output
+widget in one assignment to ``outputs``: a widget value like any other, which reaches the
+browser as one state update, whichever cell is running. The chart is drawn on a ``Figure``
+made without pyplot, because pyplot's list of open figures is not safe to use from threads.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .charts import STATUS_COLOURS, WIDE, status_over_time
+from .domain import JobStatus
+from .failures import (
+    FailurePolicy,
+    fail_by_type,
+    fail_every_nth_attempt,
+    fail_on_payload,
+    fail_until_attempt,
+    simulated_work,
+)
+from .pool import WorkerPool
+from .store import InMemoryJobStore
+from .tables import jobs_table
+from .worker import describe_failure
+
+FAILURE_POLICIES: Mapping[str, FailurePolicy | None] = {
+    "none": None,
+    'fail by type "email"': fail_by_type("email"),
+    "every 2nd attempt": fail_every_nth_attempt(2),
+    'payload contains "error"': fail_on_payload("error"),
+    "transient until attempt 2": fail_until_attempt(2),
+}
+"""The failure policies offered in the dashboard, by the label the dropdown shows."""
+
+CORRECT_WORKER = "correct (signals the store)"
+BROKEN_WORKER = "broken (mutates state)"
+
+READY, RUNNING, FINISHED, STOPPED = "ready", "running", "finished", "stopped"
+
+TABLE_ROWS = 20
+"""The jobs table shown after a run is cut to this many rows (first and last ones)."""
+
+_STYLE = {"description_width": "140px"}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """What the controls said when Run was pressed: everything needed to repeat the run."""
+
+    workers: int
+    jobs: int
+    email_share: float
+    failure_policy: str
+    max_retries: int
+    sweeper_interval: float
+    handler_seconds: float
+    worker: str
+
+
+def job_mix(count: int, email_share: float) -> list[tuple[str, dict[str, Any]]]:
+    """The ``(type, payload)`` of each job a run submits: ``count`` jobs, that share emails.
+
+    Emails are spread evenly through the run instead of coming first, and every fourth
+    payload mentions an error, for the 'payload contains "error"' policy. The mix depends
+    only on the two numbers, so the same settings give the same jobs on every run.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"count must be an int >= 0, got {count!r}")
+    if not isinstance(email_share, (int, float)) or not 0 <= email_share <= 1:
+        raise ValueError(f"email_share must be a number from 0 to 1, got {email_share!r}")
+    percent = round(email_share * 100)
+    mix = []
+    for n in range(count):
+        is_email = (n + 1) * percent // 100 > n * percent // 100
+        payload: dict[str, Any] = (
+            {"to": f"user{n + 1}@example.org"} if is_email else {"report": n + 1}
+        )
+        if (n + 1) % 4 == 0:
+            payload["note"] = "this payload mentions an error"
+        mix.append(("email" if is_email else "report", payload))
+    return mix
+
+
+class Dashboard:
+    """Controls for a run, Run and Stop buttons, live counts, and the results when it ends.
+
+    ``refresh_seconds`` is how often the counts and progress bar are updated during a run;
+    ``time_limit`` stops a run that has not settled by then (a broken worker may never let
+    it settle), and the state then reads ``stopped``.
+    """
+
+    def __init__(self, *, refresh_seconds: float = 0.2, time_limit: float = 60.0) -> None:
+        self.refresh_seconds = _positive(refresh_seconds, "refresh_seconds")
+        self.time_limit = _positive(time_limit, "time_limit")
+        self.store: InMemoryJobStore | None = None
+
+        self.workers = widgets.IntSlider(value=4, min=1, max=8, description="Workers", style=_STYLE)
+        self.jobs = widgets.BoundedIntText(
+            value=20, min=1, max=2000, description="Jobs", style=_STYLE
+        )
+        self.email_share = widgets.FloatSlider(
+            value=0.3, min=0.0, max=1.0, step=0.05, description="Email share", style=_STYLE
+        )
+        self.failure_policy = widgets.Dropdown(
+            options=list(FAILURE_POLICIES),
+            value='fail by type "email"',
+            description="Failure policy",
+            style=_STYLE,
+        )
+        self.max_retries = widgets.IntSlider(
+            value=3, min=1, max=6, description="Max retries", style=_STYLE
+        )
+        self.sweeper_interval = widgets.FloatSlider(
+            value=0.05, min=0.01, max=1.0, step=0.01, description="Sweeper interval", style=_STYLE
+        )
+        self.handler_seconds = widgets.FloatSlider(
+            value=0.05, min=0.0, max=2.0, step=0.01, description="Handler seconds", style=_STYLE
+        )
+        self.worker = widgets.Dropdown(
+            options=[CORRECT_WORKER, BROKEN_WORKER], description="Worker", style=_STYLE
+        )
+        self.run_button = widgets.Button(description="Run", button_style="primary")
+        self.stop_button = widgets.Button(description="Stop", disabled=True)
+        self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Settled")
+        self.counts = widgets.HTML(_counts_html({})).add_class("jql-counts")
+        self.state = widgets.Label(READY).add_class("jql-state")
+        self.output = widgets.Output()
+
+        self.run_button.on_click(lambda _button: self.run())
+        self.stop_button.on_click(lambda _button: self.stop())
+        self._controls = [
+            self.workers,
+            self.jobs,
+            self.email_share,
+            self.failure_policy,
+            self.max_retries,
+            self.sweeper_interval,
+            self.handler_seconds,
+            self.worker,
+        ]
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox([widgets.VBox(self._controls[:4]), widgets.VBox(self._controls[4:])]),
+                widgets.HBox([self.run_button, self.stop_button, self.state]),
+                widgets.HBox([self.progress, self.counts]),
+                self.output,
+            ]
+        )
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stop_requested = threading.Event()
+
+    # --- what the buttons do ------------------------------------------------------------
+
+    def run(self) -> None:
+        """Start a run with the current settings, as the Run button does; return at once.
+
+        Does nothing while a run is going on.
+        """
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return
+            settings = self.settings()
+            pool = _make_pool(settings)
+            self.store = pool.store
+            self._stop_requested = threading.Event()
+            self._begin(settings.jobs)
+            self._thread = threading.Thread(
+                target=self._run,
+                args=(pool, settings, self._stop_requested),
+                name="dashboard-run",
+                daemon=True,
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the run to stop, as the Stop button does; return at once.
+
+        The pool then stops its workers: an attempt in progress is cut short and recorded as
+        failed with the reason, and queued jobs stay pending, so no job is left processing.
+        """
+        self._stop_requested.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the run thread has finished; False if ``timeout`` seconds passed first."""
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def settings(self) -> RunSettings:
+        """The settings the controls show right now."""
+        return RunSettings(
+            workers=self.workers.value,
+            jobs=self.jobs.value,
+            email_share=self.email_share.value,
+            failure_policy=self.failure_policy.value,
+            max_retries=self.max_retries.value,
+            sweeper_interval=self.sweeper_interval.value,
+            handler_seconds=self.handler_seconds.value,
+            worker=self.worker.value,
+        )
+
+    # --- the run thread: it only ever assigns widget values -----------------------------
+
+    def _run(self, pool: WorkerPool, settings: RunSettings, stop: threading.Event) -> None:
+        outcome = STOPPED
+        try:
+            outcome = self._drive(pool, settings, stop)
+            self._refresh(pool.store)
+            self.output.outputs = _results(pool.store)
+        except Exception as exc:
+            self.output.outputs = (_text_output(f"The run failed: {describe_failure(exc)}"),)
+        finally:
+            self._end(outcome)
+
+    def _drive(self, pool: WorkerPool, settings: RunSettings, stop: threading.Event) -> str:
+        """Submit the jobs and watch them; the pool is stopped on the way out either way."""
+        with pool:
+            for job_type, payload in job_mix(settings.jobs, settings.email_share):
+                if stop.is_set():
+                    return STOPPED
+                pool.submit(job_type, payload, max_retries=settings.max_retries)
+            return FINISHED if self._watch(pool, stop) else STOPPED
+
+    def _watch(self, pool: WorkerPool, stop: threading.Event) -> bool:
+        """Refresh the counts until every job is settled (True), or Stop or the limit (False)."""
+        deadline = time.monotonic() + self.time_limit
+        while not stop.is_set():
+            self._refresh(pool.store)
+            if pool.wait(self.refresh_seconds):
+                return True
+            if time.monotonic() > deadline:
+                return False
+        return False
+
+    def _refresh(self, store: InMemoryJobStore) -> None:
+        self.counts.value = _counts_html(store.counts())
+        self.progress.value = sum(_is_settled(job) for job in store.list_jobs())
+
+    def _begin(self, jobs: int) -> None:
+        self.output.outputs = ()
+        self.progress.max = jobs
+        self.progress.value = 0
+        self.counts.value = _counts_html({})
+        self._enable(running=True)
+        self.state.value = RUNNING
+
+    def _end(self, outcome: str) -> None:
+        self._enable(running=False)
+        self.state.value = outcome
+
+    def _enable(self, *, running: bool) -> None:
+        for control in [*self._controls, self.run_button]:
+            control.disabled = running
+        self.stop_button.disabled = not running
+
+    # --- showing the dashboard ------------------------------------------------------------
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        if bundle is not None:
+            bundle["text/plain"] = repr(self)
+        return bundle
+
+    def __repr__(self) -> str:
+        return f"<Dashboard: {self.state.value}>"
+
+
+def _make_pool(settings: RunSettings) -> WorkerPool:
+    handler = simulated_work(settings.handler_seconds, FAILURE_POLICIES[settings.failure_policy])
+    options = {
+        "workers": settings.workers,
+        "handler": handler,
+        "sweeper_interval": settings.sweeper_interval,
+        "queue_capacity": max(settings.jobs, 1),
+    }
+    if settings.worker == BROKEN_WORKER:
+        from .broken import MutatingWorkerPool
+
+        return MutatingWorkerPool(**options)
+    return WorkerPool(**options)
+
+
+def _counts_html(counts: Mapping[JobStatus, int]) -> str:
+    """``pending: 3 · processing: 1 · ...``, each count in its status colour."""
+    return " &middot; ".join(
+        f'<span style="color: {_text_colour(s)}">{s.value}: {counts.get(s, 0)}</span>'
+        for s in JobStatus
+    )
+
+
+def _text_colour(status: JobStatus) -> str:
+    return "#333333" if status is JobStatus.PENDING else STATUS_COLOURS[status.value]
+
+
+def _is_settled(job: Any) -> bool:
+    status = JobStatus(job.status)
+    return status is JobStatus.COMPLETED or (
+        status is JobStatus.FAILED and job.attempts >= job.max_retries
+    )
+
+
+def _results(store: InMemoryJobStore) -> tuple[dict[str, Any], ...]:
+    """The jobs table and the status chart of a finished run, as Output-widget outputs."""
+    fig = Figure(figsize=WIDE, layout="constrained")
+    status_over_time(store, ax=fig.add_subplot())
+    return (_table_output(jobs_table(store)), _figure_output(fig))
+
+
+def _table_output(table: pd.DataFrame) -> dict[str, Any]:
+    return _display_data(
+        {
+            "text/plain": table.to_string(max_rows=TABLE_ROWS),
+            "text/html": table.to_html(max_rows=TABLE_ROWS),
+        }
+    )
+
+
+def _figure_output(fig: Figure) -> dict[str, Any]:
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
+    width, height = fig.get_size_inches()
+    return _display_data(
+        {
+            "image/png": base64.b64encode(png.getvalue()).decode("ascii"),
+            "text/plain": f"<Figure size {width:g}x{height:g} inches>",
+        }
+    )
+
+
+def _text_output(text: str) -> dict[str, Any]:
+    return {"output_type": "stream", "name": "stdout", "text": text + "\n"}
+
+
+def _display_data(data: dict[str, str]) -> dict[str, Any]:
+    return {"output_type": "display_data", "data": data, "metadata": {}}
+
+
+def _positive(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
+    return float(value)

@@ -1,0 +1,252 @@
+import matplotlib
+
+matplotlib.use("Agg")
+
+import ipywidgets as widgets
+import pytest
+
+from jobqueue_lab import JobStatus
+from jobqueue_lab import dashboard as dashboard_module
+from jobqueue_lab.dashboard import (
+    BROKEN_WORKER,
+    CORRECT_WORKER,
+    FAILURE_POLICIES,
+    Dashboard,
+    job_mix,
+)
+from tests.support import wait_for
+
+STATUSES = [status.value for status in JobStatus]
+
+
+def quick(dash, *, jobs=8, policy='fail by type "email"', seconds=0.0, **settings):
+    """Set the controls for a short run: no pause in the handler, a fast sweeper."""
+    dash.jobs.value = jobs
+    dash.failure_policy.value = policy
+    dash.handler_seconds.value = seconds
+    dash.sweeper_interval.value = 0.01
+    dash.email_share.value = settings.pop("email_share", 0.25)
+    dash.max_retries.value = settings.pop("max_retries", 2)
+    dash.workers.value = settings.pop("workers", 3)
+    assert not settings, f"unknown settings {settings}"
+    return dash
+
+
+def completed_at_least(store, n):
+    return lambda: store.counts()[JobStatus.COMPLETED] >= n
+
+
+def shown_counts(dash):
+    return {
+        status: int(dash.counts.value.split(f"{status}: ")[1].split("<")[0]) for status in STATUSES
+    }
+
+
+def test_every_control_is_there_with_a_clear_description():
+    dash = Dashboard()
+    descriptions = {
+        dash.workers: "Workers",
+        dash.jobs: "Jobs",
+        dash.email_share: "Email share",
+        dash.failure_policy: "Failure policy",
+        dash.max_retries: "Max retries",
+        dash.sweeper_interval: "Sweeper interval",
+        dash.handler_seconds: "Handler seconds",
+        dash.worker: "Worker",
+        dash.run_button: "Run",
+        dash.stop_button: "Stop",
+    }
+    assert {widget.description for widget in descriptions} == set(descriptions.values())
+    assert (dash.workers.min, dash.workers.max) == (1, 8)
+    assert list(dash.failure_policy.options) == list(FAILURE_POLICIES)
+    assert list(dash.worker.options) == [CORRECT_WORKER, BROKEN_WORKER]
+    assert isinstance(dash.counts, widgets.HTML)
+    assert "jql-counts" in dash.counts._dom_classes
+    assert "jql-state" in dash.state._dom_classes
+    assert dash.state.value == "ready"
+    assert shown_counts(dash) == dict.fromkeys(STATUSES, 0)
+    assert dash.stop_button.disabled and not dash.run_button.disabled
+
+
+def test_the_dashboard_displays_its_widget_with_a_stable_text_form():
+    dash = Dashboard()
+    bundle = dash._repr_mimebundle_()
+    view = bundle["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == dash.widget.model_id
+    assert bundle["text/plain"] == "<Dashboard: ready>"
+
+
+def test_clicking_run_runs_the_scenario_and_shows_the_result():
+    dash = quick(Dashboard(), jobs=12)
+    dash.run_button.click()
+    assert dash.wait(timeout=20)
+    assert dash.state.value == "finished"
+    final = {status.value: n for status, n in dash.store.counts().items()}
+    assert final == {"pending": 0, "processing": 0, "completed": 9, "failed": 3}
+    assert shown_counts(dash) == final
+    assert (dash.progress.value, dash.progress.max) == (12, 12)
+    table, chart = dash.output.outputs
+    assert "job-012" in table["data"]["text/html"]
+    assert table["data"]["text/html"].count(">failed<") == 3
+    assert chart["data"]["image/png"]
+    assert not dash.run_button.disabled and dash.stop_button.disabled
+
+
+def test_a_run_submits_the_job_mix_the_controls_describe():
+    dash = quick(Dashboard(), jobs=10, email_share=0.3, policy="none")
+    dash.run()
+    assert dash.wait(timeout=20)
+    jobs = dash.store.list_jobs()
+    assert [(job.type, dict(job.payload)) for job in jobs] == job_mix(10, 0.3)
+    assert {job.max_retries for job in jobs} == {2}
+
+
+@pytest.mark.parametrize(
+    ("policy", "completed", "failed", "attempts"),
+    [
+        ("none", 8, 0, 8),
+        ('fail by type "email"', 6, 2, 10),
+        ("every 2nd attempt", 8, 0, 8),
+        ('payload contains "error"', 6, 2, 10),
+        ("transient until attempt 2", 8, 0, 16),
+    ],
+)
+def test_each_failure_policy_gives_its_own_outcome(policy, completed, failed, attempts):
+    dash = quick(Dashboard(), jobs=8, policy=policy)
+    dash.run()
+    assert dash.wait(timeout=20)
+    assert dash.state.value == "finished"
+    assert shown_counts(dash) == {
+        "pending": 0,
+        "processing": 0,
+        "completed": completed,
+        "failed": failed,
+    }
+    assert sum(job.attempts for job in dash.store.list_jobs()) == attempts
+
+
+def test_the_counts_update_while_the_run_is_going():
+    dash = quick(Dashboard(refresh_seconds=0.02), jobs=3, seconds=0.2, workers=1, policy="none")
+    dash.run()
+    try:
+        assert wait_for(lambda: "completed: 1<" in dash.counts.value, timeout=10)
+        assert dash.state.value == "running"
+        assert dash.run_button.disabled and not dash.stop_button.disabled
+    finally:
+        dash.stop()
+        assert dash.wait(timeout=10)
+
+
+def test_stop_ends_a_long_run_cleanly():
+    dash = quick(Dashboard(), jobs=6, seconds=30.0, workers=2, policy="none")
+    dash.run_button.click()
+    assert wait_for(lambda: dash.store.counts()[JobStatus.PROCESSING] == 2, timeout=10)
+    dash.stop_button.click()
+    assert dash.wait(timeout=10)
+    assert dash.state.value == "stopped"
+    assert dash.store.get_processing_jobs() == []
+    interrupted = dash.store.get_failed_jobs()
+    assert len(interrupted) == 2
+    assert all(job.last_error.startswith("WorkInterrupted") for job in interrupted)
+    assert shown_counts(dash) == {"pending": 4, "processing": 0, "completed": 0, "failed": 2}
+    assert not dash.run_button.disabled and dash.stop_button.disabled
+
+
+def test_a_run_that_does_not_settle_in_time_is_stopped():
+    dash = quick(Dashboard(time_limit=0.2), jobs=2, seconds=30.0, workers=1, policy="none")
+    dash.run()
+    assert dash.wait(timeout=10)
+    assert dash.state.value == "stopped"
+    assert dash.store.get_processing_jobs() == []
+
+
+def test_run_does_nothing_while_a_run_is_going():
+    dash = quick(Dashboard(), jobs=2, seconds=30.0, workers=2, policy="none")
+    dash.run()
+    first = dash.store
+    try:
+        dash.run_button.click()
+        dash.run()
+        assert dash.store is first
+    finally:
+        dash.stop()
+        assert dash.wait(timeout=10)
+
+
+def test_a_second_run_starts_from_a_fresh_store():
+    dash = quick(Dashboard(), jobs=4, policy="none")
+    dash.run()
+    assert dash.wait(timeout=20)
+    first = dash.store
+    dash.jobs.value = 5
+    dash.run()
+    assert dash.wait(timeout=20)
+    assert dash.store is not first
+    assert len(dash.store) == 5
+    assert dash.state.value == "finished"
+
+
+def test_wait_before_any_run_returns_at_once():
+    assert Dashboard().wait(timeout=0) is True
+
+
+def test_the_run_thread_never_prints(capfd):
+    dash = quick(Dashboard(refresh_seconds=0.01), jobs=12)
+    dash.run()
+    assert dash.wait(timeout=20)
+    assert capfd.readouterr() == ("", "")
+
+
+def test_a_failure_while_showing_results_is_shown_in_the_output_not_printed(monkeypatch, capfd):
+    def broken_results(store):
+        raise RuntimeError("cannot draw")
+
+    monkeypatch.setattr(dashboard_module, "_results", broken_results)
+    dash = quick(Dashboard(), jobs=2)
+    dash.run()
+    assert dash.wait(timeout=20)
+    [message] = dash.output.outputs
+    assert message["text"] == "The run failed: RuntimeError: cannot draw\n"
+    assert dash.state.value in ("finished", "stopped")
+    assert not dash.run_button.disabled
+    assert capfd.readouterr() == ("", "")
+
+
+def test_job_mix_spreads_emails_evenly_and_is_the_same_every_time():
+    mix = job_mix(20, 0.25)
+    assert mix == job_mix(20, 0.25)
+    types = [job_type for job_type, _ in mix]
+    assert types.count("email") == 5
+    assert [i for i, t in enumerate(types) if t == "email"] == [3, 7, 11, 15, 19]
+    assert ["error" in str(payload) for _, payload in mix[:4]] == [False, False, False, True]
+    assert [t for t, _ in job_mix(3, 0)] == ["report"] * 3
+    assert [t for t, _ in job_mix(3, 1)] == ["email"] * 3
+
+
+@pytest.mark.parametrize(("count", "share"), [(-1, 0.5), (2.5, 0.5), (3, 1.5), (3, "half")])
+def test_job_mix_refuses_bad_numbers(count, share):
+    with pytest.raises(ValueError, match="must be"):
+        job_mix(count, share)
+
+
+@pytest.mark.parametrize("option", ["refresh_seconds", "time_limit"])
+@pytest.mark.parametrize("bad", [0, -1, "fast", True])
+def test_the_dashboard_refuses_bad_timing(option, bad):
+    with pytest.raises(ValueError, match=option):
+        Dashboard(**{option: bad})
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize("after_completed", [0, 1, 5, 20])
+def test_stop_at_any_moment_never_leaves_a_job_processing(after_completed):
+    for _ in range(5):
+        dash = quick(Dashboard(refresh_seconds=0.01), jobs=40, seconds=0.002, workers=4)
+        dash.run()
+        assert wait_for(completed_at_least(dash.store, after_completed))
+        dash.stop()
+        assert dash.wait(timeout=10)
+        assert dash.state.value in ("stopped", "finished")
+        assert dash.store.get_processing_jobs() == []
+        final = {status.value: n for status, n in dash.store.counts().items()}
+        assert shown_counts(dash) == final
+        assert dash.progress.value <= dash.progress.max == 40
