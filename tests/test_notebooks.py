@@ -1,0 +1,270 @@
+"""The course notebooks: stored outputs reproduce, the shape is right, the exercises work.
+
+Notebooks and exercises are discovered, not listed, so a new notebook is covered as soon as
+it exists: every ``notebooks/NN-*.ipynb`` is checked, and every code cell tagged
+``exercise-starter`` is an exercise whose check is named in the cell's ``exercise`` metadata
+(the convention is written out in ``jobqueue_lab/exercises.py``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from types import ModuleType
+
+import nbformat
+import pytest
+
+from jobqueue_lab import exercises
+
+pytestmark = pytest.mark.notebooks
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+ARTIFACTS = ROOT / "test-artifacts"
+
+COURSE = (
+    "00-start-here",
+    "01-state-machine",
+    "02-failure-handling",
+    "03-retries-and-attempts",
+    "04-the-sweeper",
+    "05-atomic-updates-and-races",
+    "06-broken-vs-correct",
+    "07-dashboard",
+)
+"""The course in run order. Each notebook links to the one before it and the one after it."""
+
+MAX_SECONDS_PER_NOTEBOOK = 10.0
+MAX_SECONDS_IN_ALL = 60.0
+MIN_COMPARED_SHARE = 0.9
+
+IGNORE_MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP")
+IGNORE_TAGS = {"nbval-ignore-output", "nbval-skip"}
+STARTER_TAG = "exercise-starter"
+GOALS = re.compile(r"learning goals|after this notebook you", re.IGNORECASE)
+
+
+def course_notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def code_cells(notebook: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def output_is_compared(cell: nbformat.NotebookNode) -> bool:
+    """False when nbval is told to skip the cell or ignore its output."""
+    first_lines = cell.source.lstrip().splitlines()[:3]
+    if any(line.strip().startswith(IGNORE_MARKERS) for line in first_lines):
+        return False
+    return not IGNORE_TAGS & set(cell.metadata.get("tags", []))
+
+
+def exercises_in(path: Path) -> list[tuple[Path, int, str]]:
+    """``(notebook, cell index, check name)`` for every starter cell of one notebook."""
+    return [
+        (path, index, cell.metadata.get("exercise", ""))
+        for index, cell in enumerate(read(path).cells)
+        if STARTER_TAG in cell.metadata.get("tags", [])
+    ]
+
+
+def all_exercises() -> list[tuple[Path, int, str]]:
+    return [exercise for path in course_notebooks() for exercise in exercises_in(path)]
+
+
+def exercise_id(exercise: tuple[Path, int, str]) -> str:
+    path, index, check = exercise
+    return f"{path.stem}-cell{index}-{check}"
+
+
+def solution_module(path: Path) -> ModuleType:
+    """Import ``notebooks/solutions/NN_*.py``, the one solutions module of notebook ``NN``."""
+    candidates = sorted(SOLUTIONS.glob(f"{path.name[:2]}_*.py"))
+    assert len(candidates) == 1, f"{path.name}: expected one solutions/{path.name[:2]}_*.py"
+    spec = importlib.util.spec_from_file_location(f"solution_{candidates[0].stem}", candidates[0])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def check_arguments(check, namespace: dict) -> dict:
+    """The check's arguments, taken by name from what the learner's code defined."""
+    parameters = inspect.signature(check).parameters
+    missing = [name for name in parameters if name not in namespace]
+    assert not missing, f"{check.__name__} needs {missing}, which the code does not define"
+    return {name: namespace[name] for name in parameters}
+
+
+def the_check(name: str):
+    check = getattr(exercises, name, None)
+    assert callable(check), f"jobqueue_lab.exercises has no check called {name!r}"
+    return check
+
+
+# --- the course as a whole ---------------------------------------------------------------
+
+
+def test_the_whole_course_is_there():
+    missing = [name for name in COURSE if not (NOTEBOOKS / f"{name}.ipynb").exists()]
+    assert not missing, f"notebooks not written yet: {missing}"
+    assert [p.stem for p in course_notebooks()] == list(COURSE)
+
+
+def test_notebooks_pass_nbval_strictly_and_within_budget():
+    """Re-run every notebook under nbval (every output compared) and time each one."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    junit = ARTIFACTS / "nbval-junit.xml"
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "--nbval",
+        "--nbval-current-env",
+        "notebooks",
+        "--ignore=notebooks/solutions",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        f"--junitxml={junit}",
+    ]
+    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    seconds = seconds_per_notebook(junit) if junit.exists() else {}
+    times = timing_table(seconds)
+    (ARTIFACTS / "notebook-times.txt").write_text(times + "\n")
+    assert run.returncode == 0, f"nbval failed:\n{run.stdout[-6000:]}\n{times}"
+    assert set(seconds) == {path.name for path in course_notebooks()}, times
+    slow = {name: s for name, s in seconds.items() if s > MAX_SECONDS_PER_NOTEBOOK}
+    assert not slow, f"over {MAX_SECONDS_PER_NOTEBOOK:.0f} s: {slow}\n{times}"
+    assert sum(seconds.values()) <= MAX_SECONDS_IN_ALL, times
+
+
+def seconds_per_notebook(junit: Path) -> dict[str, float]:
+    """Add up nbval's per-cell times (kernel start included in the first cell) per notebook."""
+    seconds: dict[str, float] = {}
+    for case in ET.parse(junit).iter("testcase"):
+        name = case.get("classname", "").removeprefix("notebooks.")
+        seconds[name] = seconds.get(name, 0.0) + float(case.get("time", 0))
+    return seconds
+
+
+def timing_table(seconds: dict[str, float]) -> str:
+    lines = [f"{s:6.1f} s  {name}" for name, s in sorted(seconds.items())]
+    lines.append(f"{sum(seconds.values()):6.1f} s  in all")
+    return "\n".join(lines)
+
+
+# --- each notebook -------------------------------------------------------------------------
+
+
+@pytest.fixture(params=course_notebooks(), ids=lambda p: p.stem)
+def notebook_path(request) -> Path:
+    return request.param
+
+
+def test_enough_outputs_are_compared(notebook_path):
+    with_output = [cell for cell in code_cells(read(notebook_path)) if cell.outputs]
+    compared = [cell for cell in with_output if output_is_compared(cell)]
+    assert with_output, "no code cell has output"
+    share = len(compared) / len(with_output)
+    assert share >= MIN_COMPARED_SHARE, (
+        f"only {len(compared)} of {len(with_output)} cells with output are compared by nbval"
+    )
+
+
+def test_stored_as_executed_top_to_bottom(notebook_path):
+    notebook = read(notebook_path)
+    assert notebook.metadata.get("kernelspec", {}).get("name") == "python3"
+    cells = code_cells(notebook)
+    counts = [cell.execution_count for cell in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"not one fresh top-to-bottom run: {counts}"
+    errors = [
+        (index, output.get("ename"))
+        for index, cell in enumerate(cells)
+        for output in cell.outputs
+        if output.output_type == "error"
+        or (output.output_type == "stream" and output.name == "stderr")
+    ]
+    assert not errors, f"error or stderr output stored in code cells: {errors}"
+
+
+def test_has_learning_goals_at_the_top(notebook_path):
+    """Within the first three cells: a "learning goals" (or "after this notebook you ...")
+    heading with a bulleted list of goals in the same cell."""
+    top = [cell.source for cell in read(notebook_path).cells[:3] if cell.cell_type == "markdown"]
+    goals = [text for text in top if GOALS.search(text) and re.search(r"^- ", text, re.MULTILINE)]
+    assert goals, "no learning goals (a heading and a bulleted list) in the first three cells"
+
+
+def test_links_to_previous_and_next(notebook_path):
+    markdown = "\n".join(
+        cell.source for cell in read(notebook_path).cells if cell.cell_type == "markdown"
+    )
+    position = COURSE.index(notebook_path.stem)
+    neighbours = COURSE[max(position - 1, 0) : position] + COURSE[position + 1 : position + 2]
+    for name in neighbours:
+        assert f"]({name}.ipynb)" in markdown, f"no relative link to {name}.ipynb"
+
+
+def test_relative_links_lead_somewhere(notebook_path):
+    markdown = "\n".join(
+        cell.source for cell in read(notebook_path).cells if cell.cell_type == "markdown"
+    )
+    targets = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", markdown)
+    local = [t for t in targets if "://" not in t]
+    broken = [t for t in local if not (NOTEBOOKS / t).exists()]
+    planned = {f"{name}.ipynb" for name in COURSE}
+    assert not [t for t in broken if t not in planned], f"links to nothing: {broken}"
+
+
+def test_has_an_exercise(notebook_path):
+    found = exercises_in(notebook_path)
+    assert found, f"no code cell tagged {STARTER_TAG!r}"
+    assert all(check for _, _, check in found), "a starter cell does not name its check"
+
+
+# --- each exercise -------------------------------------------------------------------------
+
+
+@pytest.fixture(params=all_exercises(), ids=exercise_id)
+def exercise(request) -> tuple[Path, int, str]:
+    return request.param
+
+
+def test_the_cell_after_the_starter_runs_the_check(exercise):
+    path, index, check = exercise
+    cells = read(path).cells
+    assert index + 1 < len(cells), "the starter is the last cell: nothing runs its check"
+    after = cells[index + 1]
+    assert after.cell_type == "code" and check in after.source
+    printed = "".join(o.get("text", "") for o in after.outputs if o.output_type == "stream")
+    assert printed.startswith(exercises.NOT_SOLVED), f"stored output is not a verdict: {printed!r}"
+
+
+def test_the_starter_is_reported_unsolved(exercise):
+    path, index, check_name = exercise
+    namespace: dict = {"__name__": "__starter__"}
+    exec(compile(read(path).cells[index].source, f"{path.name}:cell{index}", "exec"), namespace)
+    check = the_check(check_name)
+    problems = check(**check_arguments(check, namespace))
+    assert isinstance(problems, list)
+    assert problems, "the starter code already passes its check"
+    assert all(isinstance(p, str) and p for p in problems)
+
+
+def test_the_solution_solves_it(exercise):
+    path, _, check_name = exercise
+    solution = solution_module(path)
+    check = the_check(check_name)
+    assert check(**check_arguments(check, vars(solution))) == []
