@@ -448,3 +448,60 @@ def check_sweep(sweep: Callable[[InMemoryJobStore, Callable[[str], bool]], Any])
     if not problems:
         problems = _violations(store)
     return limited(list(dict.fromkeys(problems)))
+
+
+# --- notebook 07: the dashboard ------------------------------------------------------------
+
+DASHBOARD_JOBS = 12
+"""How many jobs the dashboard exercise asks for."""
+
+
+def check_configure(configure: Callable[[Any], Any]) -> Problems:
+    """Notebook 07: ``configure(dash)`` sets a ``Dashboard``'s controls from code.
+
+    Wanted: a run of twelve jobs in which every job completes in the end, although some
+    attempts fail on the way (so the sweeper has retries to do), with the correct worker and
+    at most 0.05 handler seconds so the check is quick. The check makes its own dashboard,
+    applies ``configure``, presses Run from code, and reads the store afterwards.
+    """
+    from .dashboard import CORRECT_WORKER, Dashboard  # only this check needs ipywidgets
+
+    dash = Dashboard(refresh_seconds=0.05, time_limit=10)
+    _, problem = _call(configure, "configure(dash)", dash)
+    if problem is not None:
+        return [problem]
+    settings = dash.settings()
+    problems: Problems = []
+    if settings.jobs != DASHBOARD_JOBS:
+        problems.append(f"the run has {settings.jobs} jobs; set dash.jobs.value to 12")
+    if settings.handler_seconds > 0.05:
+        problems.append(
+            f"handler seconds is {settings.handler_seconds}; keep it at 0.05 or less "
+            "so the check runs quickly"
+        )
+    if settings.worker != CORRECT_WORKER:
+        problems.append(f"use the correct worker ({CORRECT_WORKER!r}) for this exercise")
+    if problems:
+        return problems
+    dash.run()
+    if not dash.wait(timeout=20) or dash.state.value != "finished":
+        dash.stop()
+        dash.wait(timeout=5)
+        return ["the run did not finish: with these settings the jobs did not all settle"]
+    store = dash.store
+    failed_attempts = sum(
+        1 for t in store.transitions() if t.accepted and t.to_status is JobStatus.FAILED
+    )
+    for job in store.get_failed_jobs():
+        problems.append(
+            f"{job.id} ({job.type}) failed for good after {job.attempts} attempt(s): "
+            f"{job.last_error}"
+        )
+    if failed_attempts == 0:
+        problems.append(
+            "no attempt failed, so the sweeper had nothing to retry: choose a failure "
+            "policy under which some attempts fail"
+        )
+    if not problems:
+        problems = _violations(store)
+    return limited(problems)
