@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
-import pandas as pd
 from matplotlib.figure import Figure
 
 from .charts import STATUS_COLOURS, WIDE, status_over_time
@@ -44,7 +43,7 @@ from .failures import (
 )
 from .pool import WorkerPool
 from .store import InMemoryJobStore
-from .tables import jobs_table
+from .tables import jobs_table, styled_jobs_table
 from .worker import describe_failure
 
 FAILURE_POLICIES: Mapping[str, FailurePolicy | None] = {
@@ -62,9 +61,10 @@ BROKEN_WORKER = "broken (mutates state)"
 READY, RUNNING, FINISHED, STOPPED = "ready", "running", "finished", "stopped"
 
 TABLE_ROWS = 20
-"""The jobs table shown after a run is cut to this many rows (first and last ones)."""
+"""The jobs table shown after a run stops after this many rows; ``dash.store`` has them all."""
 
 _STYLE = {"description_width": "140px"}
+_WIDE_CHOICE = widgets.Layout(width="380px")
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,7 @@ class Dashboard:
             value='fail by type "email"',
             description="Failure policy",
             style=_STYLE,
+            layout=_WIDE_CHOICE,
         )
         self.max_retries = widgets.IntSlider(
             value=3, min=1, max=6, description="Max retries", style=_STYLE
@@ -141,7 +142,10 @@ class Dashboard:
             value=0.05, min=0.0, max=2.0, step=0.01, description="Handler seconds", style=_STYLE
         )
         self.worker = widgets.Dropdown(
-            options=[CORRECT_WORKER, BROKEN_WORKER], description="Worker", style=_STYLE
+            options=[CORRECT_WORKER, BROKEN_WORKER],
+            description="Worker",
+            style=_STYLE,
+            layout=_WIDE_CHOICE,
         )
         self.run_button = widgets.Button(description="Run", button_style="primary")
         self.stop_button = widgets.Button(description="Stop", disabled=True)
@@ -330,14 +334,14 @@ def _results(store: InMemoryJobStore) -> tuple[dict[str, Any], ...]:
     """The jobs table and the status chart of a finished run, as Output-widget outputs."""
     fig = Figure(figsize=WIDE, layout="constrained")
     status_over_time(store, ax=fig.add_subplot())
-    return (_table_output(jobs_table(store)), _figure_output(fig))
+    return (_table_output(store), _figure_output(fig))
 
 
-def _table_output(table: pd.DataFrame) -> dict[str, Any]:
+def _table_output(store: InMemoryJobStore) -> dict[str, Any]:
     return _display_data(
         {
-            "text/plain": table.to_string(max_rows=TABLE_ROWS),
-            "text/html": table.to_html(max_rows=TABLE_ROWS),
+            "text/plain": jobs_table(store).to_string(max_rows=TABLE_ROWS),
+            "text/html": styled_jobs_table(store).to_html(max_rows=TABLE_ROWS),
         }
     )
 

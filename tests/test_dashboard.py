@@ -14,6 +14,7 @@ from jobqueue_lab.dashboard import (
     Dashboard,
     job_mix,
 )
+from jobqueue_lab.tables import FAILED_ROW_COLOUR
 from tests.support import wait_for
 
 STATUSES = [status.value for status in JobStatus]
@@ -88,6 +89,7 @@ def test_clicking_run_runs_the_scenario_and_shows_the_result():
     table, chart = dash.output.outputs
     assert "job-012" in table["data"]["text/html"]
     assert table["data"]["text/html"].count(">failed<") == 3
+    assert FAILED_ROW_COLOUR in table["data"]["text/html"]
     assert chart["data"]["image/png"]
     assert not dash.run_button.disabled and dash.stop_button.disabled
 
