@@ -77,7 +77,7 @@ def state_machine_chart(ax: Axes | None = None) -> Figure:
     Because the arrows are read from the table, this picture cannot disagree with the store.
     ``state_machine_edges(fig)`` reads back the arrows that were drawn.
     """
-    fig, ax = _figure_and_axes(ax, SQUARE if ax is None else None)
+    fig, ax = _figure_and_axes(ax, SQUARE)
     boxes = {}
     for status, (x, y) in _NODE_PLACES.items():
         final = "\n(final)" if not TRANSITIONS[status] else ""
@@ -275,7 +275,7 @@ def comparison_chart(summary: pd.DataFrame, ax: Axes | None = None) -> Figure:
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _figure_and_axes(ax: Axes | None, size: tuple[float, float] | None) -> tuple[Figure, Axes]:
+def _figure_and_axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
     """Use the caller's axes, or make a figure of ``size`` that pyplot will not show twice."""
     if ax is not None:
         return ax.figure, ax
