@@ -9,13 +9,14 @@ trusts the bookkeeping of the component under suspicion.
 from __future__ import annotations
 
 import itertools
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .audit import Transition
-from .domain import JobStatus, can_transition
+from .domain import JobStatus, can_transition, parse_status
 
 JOB_LOST = "job lost"
 PROCESSED_TWICE = "job processed twice"
@@ -70,6 +71,79 @@ class Violation:
     invariant: str
     job_id: str | None
     detail: str
+
+
+class RunLog:
+    """What the handlers saw: every run of every job, by which worker, from tick to tick.
+
+    The handlers keep it themselves, apart from any store, so it tells the truth even when the
+    store under test does not. ``watch(handler)`` wraps a handler so that its runs land in
+    ``runs``, ready for ``find_violations(..., handler_runs=log.runs)``; with a ``Witness``,
+    the witness also looks at each job as a run starts. ``sweep()`` notes the tick of a sweep.
+    """
+
+    def __init__(self, witness: Witness | None = None) -> None:
+        self._witness = witness
+        self._ticks = itertools.count()
+        self._lock = threading.Lock()
+        self.runs: list[HandlerRun] = []
+        self.sweeps: list[int] = []
+
+    def tick(self) -> int:
+        """The next tick of the shared counter."""
+        with self._lock:
+            return next(self._ticks)
+
+    def sweep(self) -> None:
+        """Note that a sweep happens now, between the runs before it and the runs after it."""
+        self.sweeps.append(self.tick())
+
+    def watch(self, handler: Callable[[Any], object]) -> Callable[[Any], object]:
+        """The same handler, with each of its runs written down."""
+
+        def watched(job: Any) -> object:
+            started = self.tick()
+            if self._witness is not None:
+                self._witness.saw(job)
+            try:
+                return handler(job)
+            finally:
+                run = HandlerRun(job.id, threading.current_thread().name, started, self.tick())
+                with self._lock:
+                    self.runs.append(run)
+
+        return watched
+
+
+class Witness:
+    """An outside observer's notebook: the status it saw each job in, as transitions.
+
+    A store with no audit log (the broken ones) can still be checked by watching it from
+    outside. Whoever looks at a job calls ``saw(job)``; each change of status since the last
+    look becomes one accepted ``Transition``, which ``find_violations`` replays like an audit
+    log. A change nobody looked at is not seen, so look after every step that matters.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, JobStatus] = {}
+        self._log: list[Transition] = []
+
+    def saw(self, job: JobLike, actor: str | None = None) -> None:
+        """Write down the job's status if it changed (``actor`` defaults to this thread)."""
+        status = parse_status(job.status)
+        actor = actor or threading.current_thread().name
+        with self._lock:
+            before = self._last.get(job.id)
+            if before is status:
+                return
+            self._last[job.id] = status
+            self._log.append(Transition(float(len(self._log)), job.id, before, status, True, actor))
+
+    def transitions(self) -> list[Transition]:
+        """Everything seen so far, in order."""
+        with self._lock:
+            return list(self._log)
 
 
 def find_violations(
@@ -189,14 +263,15 @@ def _handler_runs(runs: list[HandlerRun], jobs, transitions) -> list[Violation]:
         job_runs.sort(key=lambda r: r.started)
         for earlier, later in itertools.pairwise(job_runs):
             if later.started < earlier.finished:
+                # Named in sorted order: which of the two started first is up to the scheduler.
+                first, second = sorted((earlier.worker, later.worker))
                 found.append(
                     Violation(
-                        PROCESSED_TWICE,
-                        job_id,
-                        f"{earlier.worker} and {later.worker} ran it at the same time",
+                        PROCESSED_TWICE, job_id, f"{first} and {second} ran it at the same time"
                     )
                 )
     claims = _accepted_claims(jobs, transitions)
+    limits = {job.id: job.max_retries for job in jobs}
     for job_id, count in Counter(run.job_id for run in runs).items():
         if job_id in claims and count > claims[job_id]:
             found.append(
@@ -204,6 +279,14 @@ def _handler_runs(runs: list[HandlerRun], jobs, transitions) -> list[Violation]:
                     PROCESSED_TWICE,
                     job_id,
                     f"handlers ran it {count} times for {claims[job_id]} recorded attempt(s)",
+                )
+            )
+        if job_id in limits and count > limits[job_id]:
+            found.append(
+                Violation(
+                    TOO_MANY_ATTEMPTS,
+                    job_id,
+                    f"handlers ran it {count} times, but max_retries is {limits[job_id]}",
                 )
             )
     return found
