@@ -60,6 +60,11 @@ BROKEN_WORKER = "broken (mutates state)"
 
 READY, RUNNING, FINISHED, STOPPED = "ready", "running", "finished", "stopped"
 
+NO_HISTORY = (
+    "No chart: this store keeps no audit log. Its workers changed the job records directly,"
+    " so there is no record of what happened when."
+)
+
 TABLE_ROWS = 20
 """The jobs table shown after a run stops after this many rows; ``dash.store`` has them all."""
 
@@ -206,6 +211,8 @@ class Dashboard:
 
         The pool then stops its workers: an attempt in progress is cut short and recorded as
         failed with the reason, and queued jobs stay pending, so no job is left processing.
+        The broken worker cannot be interrupted, so its pool waits for the attempts in
+        progress to end first (a few seconds at most).
         """
         self._stop_requested.set()
 
@@ -332,7 +339,14 @@ def _failed_for_good(store: InMemoryJobStore) -> int:
 
 
 def _results(store: InMemoryJobStore) -> tuple[dict[str, Any], ...]:
-    """The jobs table and the status chart of a finished run, as Output-widget outputs."""
+    """The jobs table and the status chart of a finished run, as Output-widget outputs.
+
+    The chart is drawn from the store's audit log. The broken worker's store keeps none (its
+    workers change the records directly, and nobody writes anything down), so after a broken
+    run the dashboard says so instead of drawing a history it does not have.
+    """
+    if not hasattr(store, "transitions"):
+        return (_table_output(store), _text_output(NO_HISTORY))
     fig = Figure(figsize=WIDE, layout="constrained")
     status_over_time(store, ax=fig.add_subplot())
     return (_table_output(store), _figure_output(fig))

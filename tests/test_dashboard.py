@@ -252,3 +252,19 @@ def test_stop_at_any_moment_never_leaves_a_job_processing(after_completed):
         final = {status.value: n for status, n in dash.store.counts().items()}
         assert shown_counts(dash) == final
         assert dash.progress.value <= dash.progress.max == 40
+
+
+def test_the_broken_worker_runs_the_mutating_pool_and_says_it_has_no_history():
+    broken = pytest.importorskip("jobqueue_lab.broken")
+    dash = quick(Dashboard(), jobs=8, workers=2)
+    dash.worker.value = BROKEN_WORKER
+    dash.run_button.click()
+    assert dash.wait(timeout=20)
+    assert isinstance(dash.store, broken.LiveRecordStore)
+    assert dash.state.value == "finished"
+    final = {status.value: n for status, n in dash.store.counts().items()}
+    assert final == {"pending": 0, "processing": 0, "completed": 6, "failed": 2}
+    assert shown_counts(dash) == final
+    table, note = dash.output.outputs
+    assert "job-008" in table["data"]["text/html"]
+    assert note["text"].startswith("No chart: this store keeps no audit log.")
