@@ -44,7 +44,11 @@ class WorkerPool:
         self.queue = WorkQueue(self.store, queue_capacity)
         self._stopping = threading.Event()
         self.sweeper = Sweeper(
-            self.store, self.queue.put, interval=sweeper_interval, stop=self._stopping
+            self.store,
+            self.queue.put,
+            interval=sweeper_interval,
+            stop=self._stopping,
+            batch=self.queue.capacity,
         )
         self.workers = [
             Worker(

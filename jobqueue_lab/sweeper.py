@@ -23,8 +23,21 @@ class SweepReport:
     enqueued: tuple[str, ...]
 
 
+MIN_PAUSE = 0.001
+"""The shortest wait between two sweeps, in seconds, whatever the interval.
+
+``interval=0`` asks for "retry as soon as possible", not for a loop that never waits: such a
+loop would hold Python's GIL nearly all the time and starve the very workers it feeds.
+"""
+
+
 class Sweeper(threading.Thread):
-    """Calls ``sweep_once`` every ``interval`` seconds until ``stop`` is set."""
+    """Calls ``sweep_once`` every ``interval`` seconds until ``stop`` is set.
+
+    ``batch`` caps how many pending jobs one sweep offers to ``enqueue``. A pool passes its
+    queue capacity: a full queue takes no more, and a burst of thousands of pending jobs
+    then costs each sweep a handful of ids rather than all of them.
+    """
 
     def __init__(
         self,
@@ -33,23 +46,34 @@ class Sweeper(threading.Thread):
         *,
         interval: float = 0.05,
         stop: threading.Event | None = None,
+        batch: int | None = None,
     ) -> None:
         super().__init__(name="sweeper", daemon=True)
         if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
             raise ValueError(f"sweeper interval must be a number of seconds >= 0, got {interval!r}")
+        if batch is not None and not _is_positive_int(batch):
+            raise ValueError(f"sweeper batch must be None or an int >= 1, got {batch!r}")
         self.store = store
         self.interval = float(interval)
+        self.batch = batch
         self._enqueue = enqueue
         self._stopping = stop or threading.Event()
         self.sweeps = 0
 
     def sweep_once(self) -> SweepReport:
-        """Retry what may be retried, then queue every pending job that is not queued yet."""
+        """Retry what may be retried, then queue pending jobs that are not queued yet,
+        those waiting longest first."""
         retried = self.store.retry_failed_jobs(actor="sweeper")
-        enqueued = [job.id for job in self.store.get_pending_jobs() if self._enqueue(job.id)]
+        waiting = self.store.pending_ids(limit=self.batch)
+        enqueued = [job_id for job_id in waiting if self._enqueue(job_id)]
         self.sweeps += 1
         return SweepReport(tuple(job.id for job in retried), tuple(enqueued))
 
     def run(self) -> None:
-        while not self._stopping.wait(self.interval):
+        pause = max(self.interval, MIN_PAUSE)
+        while not self._stopping.wait(pause):
             self.sweep_once()
+
+
+def _is_positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1

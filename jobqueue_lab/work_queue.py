@@ -20,6 +20,11 @@ class WorkQueue:
     An id counts as queued from ``put`` until a worker has claimed (or failed to claim) the
     job. Only then may it be put again, so the sweeper cannot slip in a duplicate between a
     worker taking the id and the worker's claim.
+
+    When the queue is full, ``put`` refuses and the job simply stays pending in the store. If
+    it had to refuse, the queue tops itself up from the store once workers have emptied half
+    of it, so a burst bigger than the queue flows at the workers' pace instead of waiting for
+    the sweeper's next round.
     """
 
     def __init__(self, store: InMemoryJobStore, capacity: int = 100) -> None:
@@ -29,12 +34,16 @@ class WorkQueue:
         self._store = store
         self._ids: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._queued: set[str] = set()
+        self._left_out = False
         self._lock = threading.Lock()
 
     def put(self, job_id: str) -> bool:
         """Queue a pending job; False if it is queued already, not pending, or the queue is full."""
         with self._lock:
-            if job_id in self._queued or len(self._queued) >= self.capacity:
+            if job_id in self._queued:
+                return False
+            if len(self._queued) >= self.capacity:
+                self._left_out = True
                 return False
             if self._store.get_job(job_id).status is not JobStatus.PENDING:
                 return False
@@ -50,6 +59,26 @@ class WorkQueue:
         """A worker has claimed the job (or found it taken): the id may be queued again later."""
         with self._lock:
             self._queued.discard(job_id)
+            top_up = self._left_out and len(self._queued) <= self.capacity // 2
+            if top_up:
+                self._left_out = False
+        if top_up:
+            self.top_up()
+
+    def top_up(self) -> list[str]:
+        """Queue pending jobs that are not queued yet, those waiting longest first, while
+        there is room; return the ids queued.
+
+        Reading ``capacity`` ids is enough to fill the room, because at most the ids already
+        queued are among them. A full read means more jobs may be waiting behind those, so
+        the queue tops up again the next time it is half empty.
+        """
+        waiting = self._store.pending_ids(self.capacity)
+        queued = [job_id for job_id in waiting if self.put(job_id)]
+        if len(waiting) == self.capacity:
+            with self._lock:
+                self._left_out = True
+        return queued
 
     def wake(self, count: int) -> None:
         """Put ``count`` stop markers on the queue, one for each waiting worker."""
