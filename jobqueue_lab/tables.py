@@ -89,7 +89,7 @@ def transitions_table(
     if job_id is not None:
         store.get_job(job_id)
     rows = []
-    for step, entry in enumerate(store.transitions()):
+    for step, entry in enumerate(_log(store)):
         if job_id is not None and entry.job_id != job_id:
             continue
         if refused_only and entry.accepted:
@@ -119,7 +119,7 @@ def attempts_table(store: InMemoryJobStore, *, times: bool = False) -> pd.DataFr
     rows = [
         (a.job_id, a.number, a.worker, a.outcome, a.error)
         + ((_ms(a.started), _ms_or_none(a.finished)) if times else ())
-        for a in _attempts(store.transitions())
+        for a in _attempts(_log(store))
     ]
     columns = ("job_id", "attempt", "worker", "outcome", "error")
     return _frame(
@@ -145,21 +145,24 @@ def summary_table(store: InMemoryJobStore) -> pd.DataFrame:
 
     ``attempts`` counts every claim; ``retries`` counts the sweeper's ``failed -> pending``
     moves; ``permanent failures`` are failed jobs with no attempts left; ``refused changes``
-    are requests the store turned down (a correct run has few or none).
+    are requests the store turned down (a correct run has few or none). A store that keeps no
+    audit log, like the broken variants', gets only the rows its jobs can tell.
     """
     jobs = _jobs(store)
-    log = store.transitions()
+    log = store.transitions() if _keeps_a_log(store) else None
     statuses = Counter(_status(job.status) for job in jobs)
     measures = {
         "jobs": len(jobs),
         **{status.value: statuses[status.value] for status in JobStatus},
         "attempts": sum(job.attempts for job in jobs),
-        "retries": sum(1 for t in log if t.accepted and _is_retry(t)),
-        "permanent failures": sum(
-            1 for job in jobs if _status(job.status) == "failed" and not _will_retry(job)
-        ),
-        "refused changes": sum(1 for t in log if not t.accepted),
     }
+    if log is not None:
+        measures["retries"] = sum(1 for t in log if t.accepted and _is_retry(t))
+    measures["permanent failures"] = sum(
+        1 for job in jobs if _status(job.status) == "failed" and not _will_retry(job)
+    )
+    if log is not None:
+        measures["refused changes"] = sum(1 for t in log if not t.accepted)
     index = pd.Index(list(measures), name="measure")
     return pd.DataFrame({"value": list(measures.values())}, index=index)
 
@@ -170,7 +173,7 @@ def attempts_per_job(store: InMemoryJobStore) -> pd.DataFrame:
     ``retries`` counts the sweeper's ``failed -> pending`` moves for that job, so a job that
     succeeded first time has 1 attempt and 0 retries.
     """
-    retries = Counter(t.job_id for t in store.transitions() if t.accepted and _is_retry(t))
+    retries = Counter(t.job_id for t in _log(store) if t.accepted and _is_retry(t))
     rows = [(job.id, job.attempts, retries[job.id], _status(job.status)) for job in _jobs(store)]
     return _frame(rows, ("id", "attempts", "retries", "status"))
 
@@ -184,7 +187,7 @@ def status_counts_over_time(store: InMemoryJobStore, *, times: bool = False) -> 
     """
     counts = Counter({status: 0 for status in JobStatus})
     rows = []
-    for step, entry in enumerate(store.transitions()):
+    for step, entry in enumerate(_log(store)):
         if not entry.accepted:
             continue
         if entry.from_status is not None:
@@ -203,7 +206,7 @@ def transition_counts(store: InMemoryJobStore) -> pd.DataFrame:
     """
     accepted: Counter[tuple[JobStatus | None, JobStatus]] = Counter()
     refused: Counter[tuple[JobStatus | None, JobStatus]] = Counter()
-    for entry in store.transitions():
+    for entry in _log(store):
         pair = (entry.from_status, entry.to_status)
         (accepted if entry.accepted else refused)[pair] += 1
     order = [None, *JobStatus]
@@ -272,6 +275,20 @@ def _jobs(source: InMemoryJobStore | Iterable[Job]) -> list[Job]:
     if isinstance(source, (str, bytes)) or not isinstance(source, Iterable):
         raise TypeError(f"expected a job store or a list of jobs, got {type(source).__name__}")
     return list(source)
+
+
+def _keeps_a_log(store: object) -> bool:
+    return callable(getattr(store, "transitions", None))
+
+
+def _log(store: InMemoryJobStore) -> list[Transition]:
+    """The store's audit log; a clear ``TypeError`` for a store that keeps none."""
+    if not _keeps_a_log(store):
+        raise TypeError(
+            f"{type(store).__name__} keeps no audit log (it has no transitions()), so this "
+            "table cannot be built from it; jobs_table and failed_jobs_table still work"
+        )
+    return store.transitions()
 
 
 def _frame(

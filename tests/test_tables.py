@@ -339,3 +339,36 @@ def test_importing_the_core_package_loads_no_presentation_library():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+class StoreWithoutLog:
+    """Like the broken variants' stores: jobs to list, but no audit log."""
+
+    def __init__(self, jobs):
+        self._jobs = jobs
+
+    def list_jobs(self):
+        return list(self._jobs)
+
+
+def test_a_store_without_an_audit_log_still_gives_its_job_tables(store):
+    no_log = StoreWithoutLog(store.list_jobs())
+    pd.testing.assert_frame_equal(jobs_table(no_log), jobs_table(store))
+    pd.testing.assert_frame_equal(failed_jobs_table(no_log), failed_jobs_table(store))
+    assert list(summary_table(no_log).index) == [
+        "jobs",
+        "pending",
+        "processing",
+        "completed",
+        "failed",
+        "attempts",
+        "permanent failures",
+    ]
+
+
+@pytest.mark.parametrize(
+    "table", [transitions_table, attempts_table, attempts_per_job, transition_counts]
+)
+def test_history_tables_refuse_a_store_without_an_audit_log_clearly(store, table):
+    with pytest.raises(TypeError, match="StoreWithoutLog keeps no audit log"):
+        table(StoreWithoutLog(store.list_jobs()))
