@@ -125,7 +125,7 @@ class LiveRecordStore:
         _check_max_retries(max_retries)
         frozen = EMPTY_PAYLOAD if payload is None else _checked_payload(payload)
         with self._lock:
-            record = JobRecord(self._new_id(), type, PENDING, frozen, max_retries)
+            record = JobRecord(self._new_id(), type, PENDING, frozen, max_retries=max_retries)
             self._records[record.id] = record
             return record
 
@@ -328,7 +328,8 @@ class MutatingWorkerPool:
         return None if self._stopping.is_set() else job_id
 
     def _sweep(self) -> None:
-        while not self._stopping.wait(self.sweeper_interval):
+        pause = max(self.sweeper_interval, 0.001)  # even "at once" must let the workers run
+        while not self._stopping.wait(pause):
             for record in self.store.list_jobs(FAILED):
                 if record.can_retry:
                     record.status = PENDING
@@ -360,7 +361,13 @@ class PlainStore:
     ) -> Job:
         frozen = freeze_payload(payload or {})
         with self._lock:
-            job = Job(self._new_id(), type, PENDING, frozen, max_retries)
+            job = Job(
+                id=self._new_id(),
+                type=type,
+                status=PENDING,
+                payload=frozen,
+                max_retries=max_retries,
+            )
             self._jobs[job.id] = job
             return job
 
@@ -751,7 +758,7 @@ def _sweep_and_work(
     *,
     sweeps: int,
     timeout: float,
-    log: RunLog,
+    log: RunLog | None = None,
     worker: Callable[..., Worker] = Worker,
 ) -> list[str]:
     """Sweep, then work off what the sweep queued; ``sweeps`` times. Returns a line per sweep."""
@@ -764,7 +771,8 @@ def _sweep_and_work(
     sweeper = Sweeper(store, enqueue)
     lines = []
     for number in range(1, sweeps + 1):
-        log.sweep()
+        if log is not None:
+            log.sweep()
         report = sweeper.sweep_once()
         lines.append(f"sweep {number}: retried {', '.join(report.retried) or 'nothing'}")
         batch, queued[:] = list(queued), []
@@ -1179,45 +1187,46 @@ def scenario_no_lock(*, timeout: float = DEFAULT_TIMEOUT) -> ScenarioResult:
     """Atomic updates: two workers claim each of three jobs at the same moment, on a store
     without a lock and on the real store."""
     timeout = _checked_timeout(timeout)
-    broken_evidence, broken_jobs = _claim_side_by_side(unlocked=True, timeout=timeout)
-    correct_evidence, correct_jobs = _claim_side_by_side(unlocked=False, timeout=timeout)
+    unlocked = UnlockedStore(race_window=_meeting_point(timeout))
+    real = InMemoryJobStore()
+    unlocked_log = _claim_each_job_at_once(unlocked, before_claim=carry_on, timeout=timeout)
+    real_log = _claim_each_job_at_once(real, before_claim=_meeting_point(timeout), timeout=timeout)
     return ScenarioResult(
         "no lock",
         "atomic updates: read-modify-write with no lock",
         _broken_side(
             "UnlockedStore",
-            broken_evidence,
+            find_violations(unlocked.list_jobs(), handler_runs=unlocked_log.runs),
             "both workers claimed each job, and one attempt was lost",
-            jobs=broken_jobs,
+            jobs=_rows(unlocked.list_jobs()),
         ),
-        _correct_side("InMemoryJobStore", correct_evidence, jobs=correct_jobs),
+        _correct_side(
+            "InMemoryJobStore",
+            find_violations(real.list_jobs(), real.transitions(), handler_runs=real_log.runs),
+            jobs=_rows(real.list_jobs()),
+        ),
     )
 
 
-def _claim_side_by_side(*, unlocked: bool, timeout: float) -> tuple[list, tuple[JobRow, ...]]:
-    """Three jobs, each handed to both workers at once. Both are held at the race window until
-    both are there: inside ``claim_job`` for the unlocked store, just before it for the real
-    one, whose claim has no inside to hold anyone in."""
+def _meeting_point(timeout: float) -> Hook:
+    """A hook that holds each of two workers until both have reached it."""
     both_there = threading.Barrier(2, timeout=timeout)
+    return lambda job: both_there.wait()
 
-    def hold(job: object) -> None:
-        both_there.wait()
 
-    store = UnlockedStore(race_window=hold) if unlocked else InMemoryJobStore()
-    ids = _create(store, [("report", {"n": n}) for n in range(1, 4)], max_retries=3)
+def _claim_each_job_at_once(store: Any, *, before_claim: Hook, timeout: float) -> RunLog:
+    """Three jobs, each handed to both workers at once. The unlocked store holds them at its
+    race window, inside ``claim_job``; the real store's claim has no inside to hold anyone in,
+    so ``before_claim`` holds them just before it. As in mistake 1, the handler holds every run
+    until both workers have had their turn, and a worker that was refused takes its turn
+    without running."""
     log = RunLog()
-    for job_id in ids:
-        _claim_at_once(
-            store, job_id, log, before_claim=carry_on if unlocked else hold, timeout=timeout
-        )
-    transitions = None if unlocked else store.transitions()
-    found = find_violations(store.list_jobs(), transitions, created=ids, handler_runs=log.runs)
-    return found, _rows(store.list_jobs())
+    for job_id in _create(store, [("report", {"n": n}) for n in range(1, 4)], max_retries=3):
+        _claim_at_once(store, job_id, log, before_claim=before_claim, timeout=timeout)
+    return log
 
 
 def _claim_at_once(store: Any, job_id: str, log: RunLog, *, before_claim: Hook, timeout: float):
-    """Both workers claim ``job_id``; as in mistake 1, the handler holds every run until both
-    workers have had their turn, and a worker that was refused takes its turn without running."""
     turns = threading.Barrier(2, timeout=timeout)
     handler = log.watch(lambda job: turns.wait())
 
@@ -1246,7 +1255,7 @@ def scenario_no_retry_limit(*, timeout: float = DEFAULT_TIMEOUT) -> ScenarioResu
     ids = _create(broken, MIXED_JOBS[:2], max_retries=3)
     _create(correct, MIXED_JOBS[:2], max_retries=3)
     sweep = partial(_sweep_and_work, handler=EMAILS_FAIL, sweeps=RETRY_SWEEPS, timeout=timeout)
-    broken_lines, correct_lines = sweep(broken, log=RunLog()), sweep(correct, log=RunLog())
+    broken_lines, correct_lines = sweep(broken), sweep(correct)
     return ScenarioResult(
         "no retry limit",
         "retry logic: no attempts < max_retries check",
@@ -1276,17 +1285,8 @@ def scenario_worker_retries_itself(*, timeout: float = DEFAULT_TIMEOUT) -> Scena
     """The sweeper pattern: the same jobs and sweeps, with a worker that retries at once and
     with the real worker that leaves retrying to the sweeper."""
     timeout = _checked_timeout(timeout)
-    results = []
-    for worker in (partial(SelfRetryingWorker, tries=STORM_TRIES), Worker):
-        store, log = InMemoryJobStore(), RunLog()
-        _create(store, MIXED_JOBS[:2], max_retries=3)
-        handler = log.watch(EMAILS_FAIL)
-        _sweep_and_work(
-            store, handler, sweeps=STORM_SWEEPS, timeout=timeout, log=log, worker=worker
-        )
-        found = find_violations(store.list_jobs(), store.transitions(), handler_runs=log.runs)
-        results.append((found + _bursts(log), store))
-    (broken_evidence, broken), (correct_evidence, correct) = results
+    broken_evidence, broken = _sweep_with(partial(SelfRetryingWorker, tries=STORM_TRIES), timeout)
+    correct_evidence, correct = _sweep_with(Worker, timeout)
     return ScenarioResult(
         "worker retries itself",
         "sweeper pattern: the worker retries instead of the sweeper",
@@ -1298,6 +1298,17 @@ def scenario_worker_retries_itself(*, timeout: float = DEFAULT_TIMEOUT) -> Scena
         ),
         _correct_side("Worker", correct_evidence, jobs=_rows(correct.list_jobs())),
     )
+
+
+def _sweep_with(worker: Callable[..., Worker], timeout: float):
+    """An email that always fails and a report, swept ``STORM_SWEEPS`` times on the real store,
+    worked off by ``worker``; the evidence, and the store."""
+    store, log = InMemoryJobStore(), RunLog()
+    _create(store, MIXED_JOBS[:2], max_retries=3)
+    handler = log.watch(EMAILS_FAIL)
+    _sweep_and_work(store, handler, sweeps=STORM_SWEEPS, timeout=timeout, log=log, worker=worker)
+    found = find_violations(store.list_jobs(), store.transitions(), handler_runs=log.runs)
+    return found + _bursts(log), store
 
 
 def _bursts(log: RunLog) -> list[Violation]:
