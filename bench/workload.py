@@ -1,0 +1,30 @@
+"""Filling a store through its public API, the way a run would."""
+
+from __future__ import annotations
+
+from jobqueue_lab import InMemoryJobStore, JobStatus
+
+MANY_RETRIES = 1_000_000
+"""Attempts allowed to the failing jobs of the scaling benchmark, so they can fail every round."""
+
+
+def add_completed_jobs(store: InMemoryJobStore, count: int) -> None:
+    """Create, claim and complete ``count`` jobs, one after another."""
+    for _ in range(count):
+        job = store.create_job("done")
+        store.claim_job(job.id)
+        store.update_status(job.id, JobStatus.COMPLETED)
+
+
+def add_failed_jobs(store: InMemoryJobStore, count: int) -> list[str]:
+    """Create ``count`` jobs that fail their first attempt and may be retried many times."""
+    ids = [store.create_job("flaky", max_retries=MANY_RETRIES).id for _ in range(count)]
+    fail_again(store, ids)
+    return ids
+
+
+def fail_again(store: InMemoryJobStore, job_ids: list[str]) -> None:
+    """Claim each pending job and report it failed, as a worker would."""
+    for job_id in job_ids:
+        store.claim_job(job_id)
+        store.update_status(job_id, JobStatus.FAILED, "simulated failure")
