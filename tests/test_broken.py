@@ -232,7 +232,7 @@ def test_a_thread_that_never_finishes_raises_instead_of_hanging():
     release = threading.Event()
     try:
         with pytest.raises(TimeoutError, match=r"stuck still running after 0\.05 s"):
-            broken_module._run_threads({"stuck": release.wait}, timeout=0.05)
+            broken_module._run_threads({"stuck": lambda: release.wait(10)}, timeout=0.05)
     finally:
         release.set()
 
@@ -341,7 +341,7 @@ def test_the_mutating_pool_runs_jobs_to_the_end_like_the_real_one(capfd):
 
 def test_the_mutating_pool_wait_returns_false_on_timeout_and_stop_always_returns():
     release = threading.Event()
-    pool = MutatingWorkerPool(workers=1, handler=lambda job: release.wait(), sweeper_interval=0)
+    pool = MutatingWorkerPool(workers=1, handler=lambda job: release.wait(10), sweeper_interval=0)
     pool.stop_timeout = 0.05
     pool.start()
     job = pool.submit("report")
