@@ -34,7 +34,7 @@ class WorkQueue:
         self._store = store
         self._ids: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._queued: set[str] = set()
-        self._left_out = False
+        self._left_out = False  # True when pending jobs may be waiting that did not fit
         self._lock = threading.Lock()
 
     def put(self, job_id: str) -> bool:
@@ -69,9 +69,9 @@ class WorkQueue:
         """Queue pending jobs that are not queued yet, those waiting longest first, while
         there is room; return the ids queued.
 
-        Reading ``capacity`` ids is enough to fill the room, because at most the ids already
-        queued are among them. A full read means more jobs may be waiting behind those, so
-        the queue tops up again the next time it is half empty.
+        Reading ``capacity`` ids is enough: however many of them are queued already, the rest
+        fill the room. A full read means more jobs may be waiting behind those, so the queue
+        tops up again the next time it is half empty.
         """
         waiting = self._store.pending_ids(self.capacity)
         queued = [job_id for job_id in waiting if self.put(job_id)]
