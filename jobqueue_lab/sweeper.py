@@ -1,7 +1,7 @@
 """The sweeper: a periodic thread that owns retrying.
 
 Every ``interval`` seconds it asks the store to move failed jobs that still have attempts left
-back to pending, then puts every pending job that is not already queued on the queue. Keeping
+back to pending, then offers the queue the pending jobs that are not queued yet. Keeping
 this in one place means retries are bounded (the store checks the limit) and paced (the
 interval), instead of each worker hammering a failing job in a tight loop.
 """
