@@ -188,7 +188,7 @@ def memory_rows(sizes: Sizes) -> list[Row]:
 
 def notebook_rows(folder: Path | None) -> list[Row]:
     if folder is None:
-        return [Row("notebook time", "skipped (--quick runs no notebooks)")]
+        return [Row("notebook time", "skipped")]
     paths = notebooks.course_notebooks(folder)
     if not paths:
         return [Row("notebook time", "no notebooks")]
@@ -241,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         help="time the notebooks in this folder (default: the course; --quick skips them)",
     )
     parser.add_argument("--no-notebooks", action="store_true", help="do not time notebooks")
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(arguments)
 
     sizes = QUICK if args.quick else FULL
     folder = args.notebooks_dir or (None if args.quick else COURSE_NOTEBOOKS)
@@ -263,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     kind = "quick run (sizes too small for conclusions)" if args.quick else "full run"
     print(f"jobqueue_lab benchmarks, {started}, {kind}")
+    print("command: " + " ".join(["python -m bench.run", *arguments]))
     print(f"machine: {machine()}")
     print(f"versions: {versions()}")
     print(f"repeats: median of {sizes.repeats} per throughput and store-floor row\n")
