@@ -98,8 +98,8 @@ def jupyterlab_server(root_dir: Path, home: Path, *, timeout: float = 60) -> Ite
     Settings, workspaces, runtime files, trust database and checkpoints all go under ``home``,
     so a test run leaves nothing behind in the repository or in the user's Jupyter setup.
     """
-    dirs = {name: home / name for name in ("config", "data", "runtime", "ipython", "settings")}
-    dirs |= {"workspaces": home / "workspaces", "checkpoints": home / "checkpoints"}
+    names = ("config", "data", "runtime", "ipython", "settings", "workspaces", "checkpoints")
+    dirs = {name: home / name for name in names}
     for directory in dirs.values():
         directory.mkdir(parents=True, exist_ok=True)
     for name, values in LAB_SETTINGS.items():
@@ -190,7 +190,7 @@ def _stored_cell(index: int, cell: dict) -> StoredCell:
     return StoredCell(
         index=index,
         runs=cell["cell_type"] == "code" and bool(source.strip()),
-        table='class="dataframe' in html or re.search(r'<table id="T_', html) is not None,
+        table='class="dataframe' in html or '<table id="T_' in html,
         image=any("image/png" in item or "image/svg+xml" in item for item in data),
         widget=any(WIDGET_VIEW in item for item in data),
     )
