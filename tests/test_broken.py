@@ -16,12 +16,8 @@ from jobqueue_lab import (
     fail_by_type,
     simulated_work,
 )
-from jobqueue_lab import broken as broken_module
+from jobqueue_lab import scenarios as scenarios_module
 from jobqueue_lab.broken import (
-    CRASHED_READING_ERROR,
-    OUTCOME_CHANGED,
-    RETRY_STORM,
-    SCENARIOS,
     ForgetfulWorker,
     JobRecord,
     LiveRecordStore,
@@ -31,12 +27,10 @@ from jobqueue_lab.broken import (
     PlainStore,
     RandomFailure,
     SaveTooEarlyStore,
-    ScenarioResult,
     SelfRetryingWorker,
     UnlockedStore,
     error_lines,
     error_lines_unchecked,
-    run_all,
 )
 from jobqueue_lab.checks import (
     COMPLETED_CHANGED,
@@ -46,6 +40,14 @@ from jobqueue_lab.checks import (
     Violation,
 )
 from jobqueue_lab.comparison import evidence_frame, jobs_frame, summary_frame
+from jobqueue_lab.scenarios import (
+    CRASHED_READING_ERROR,
+    OUTCOME_CHANGED,
+    RETRY_STORM,
+    SCENARIOS,
+    ScenarioResult,
+    run_all,
+)
 from tests.support import wait_for
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
@@ -232,7 +234,7 @@ def test_a_thread_that_never_finishes_raises_instead_of_hanging():
     release = threading.Event()
     try:
         with pytest.raises(TimeoutError, match=r"stuck still running after 0\.05 s"):
-            broken_module._run_threads({"stuck": lambda: release.wait(10)}, timeout=0.05)
+            scenarios_module._run_threads({"stuck": lambda: release.wait(10)}, timeout=0.05)
     finally:
         release.set()
 
@@ -242,7 +244,7 @@ def test_an_error_on_a_scenario_thread_is_raised_in_the_caller_not_printed(capfd
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        broken_module._run_threads({"worker-1": fail, "worker-2": lambda: None}, timeout=5)
+        scenarios_module._run_threads({"worker-1": fail, "worker-2": lambda: None}, timeout=5)
     assert capfd.readouterr() == ("", "")
 
 
@@ -416,7 +418,7 @@ def test_the_unlocked_store_lets_two_claims_of_one_job_both_win_and_loses_an_att
     store = UnlockedStore(race_window=lambda job: both_read.wait())
     job = store.create_job("report")
     claimed = []
-    broken_module._run_threads(
+    scenarios_module._run_threads(
         {name: lambda: claimed.append(store.claim_job(job.id)) for name in ("a", "b")}, timeout=10
     )
     assert [c.attempts for c in claimed] == [1, 1]
@@ -433,7 +435,7 @@ def test_the_real_store_under_the_same_pressure_gives_the_job_to_one_claim_only(
         both_there.wait()
         claimed.append(store.claim_job(job.id))
 
-    broken_module._run_threads({"a": claim, "b": claim}, timeout=10)
+    scenarios_module._run_threads({"a": claim, "b": claim}, timeout=10)
     assert sorted(c is None for c in claimed) == [False, True]
     assert store.get_job(job.id).attempts == 1
 
