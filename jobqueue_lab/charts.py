@@ -264,7 +264,7 @@ def comparison_chart(summary: pd.DataFrame, ax: Axes | None = None) -> Figure:
             label=side,
         )
         ax.bar_label(bars)
-    ax.set_xticks(range(len(scenarios)), scenarios)
+    ax.set_xticks(range(len(scenarios)), scenarios, rotation=25, ha="right")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("invariant violations")
     ax.set_title("Broken vs correct: invariant violations per scenario")

@@ -241,7 +241,8 @@ def _audit_log(transitions: list[Transition]) -> list[Violation]:
         elif not can_transition(t.from_status, t.to_status) or (
             before is not None and before is not t.from_status
         ):
-            was = f" (the job was {before.value})" if before is not None else ""
+            moved = before is not None and before is not t.from_status
+            was = f" (the job was {before.value})" if moved else ""
             found.append(
                 Violation(
                     OUTSIDE_TABLE,

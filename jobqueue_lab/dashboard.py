@@ -49,7 +49,7 @@ from .worker import describe_failure
 FAILURE_POLICIES: Mapping[str, FailurePolicy | None] = {
     "none": None,
     'fail by type "email"': fail_by_type("email"),
-    "every 2nd attempt": fail_every_nth_attempt(2),
+    "every attempt": fail_every_nth_attempt(1),
     'payload contains "error"': fail_on_payload("error"),
     "transient until attempt 2": fail_until_attempt(2),
 }

@@ -24,7 +24,9 @@ Checks for notebooks 00-03 come first; those for 04-07 follow the marked line at
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,24 +52,35 @@ def report(problems: Sequence[str], *, solved: str = SOLVED) -> None:
         print(f"  - {problem}")
 
 
-def attempt(function: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
-    """Call the learner's ``function``: ``(result, None)``, or ``(None, problem)`` if it raised."""
-    name = getattr(function, "__name__", "your function")
+def attempt(
+    function: Callable[..., Any], *args: Any, call: str | None = None
+) -> tuple[Any, str | None]:
+    """Call the learner's ``function``: ``(result, None)``, or ``(None, problem)`` if it raised.
+
+    ``call`` is how the notebook writes the call (``"sweep(store, enqueue)"``); without it the
+    problem shows the arguments briefly, never with a memory address, since the message ends
+    up in a stored notebook output.
+    """
+    name = getattr(function, "__name__", None) or (call or "your function").split("(")[0]
     if not callable(function):
         return None, f"{name} is not a function (it is a {type(function).__name__})"
     try:
         return function(*args), None
     except Exception as exc:
-        shown = ", ".join(_short(arg) for arg in args)
-        return None, f"{name}({shown}) raised {type(exc).__name__}: {exc}"
+        shown = call or f"{name}({', '.join(_short(arg) for arg in args)})"
+        return None, f"{shown} raised {type(exc).__name__}: {exc}"
 
 
 def _short(arg: Any) -> str:
+    """A brief, reproducible description of an argument for a problem message."""
     if isinstance(arg, Job):
         return f"<{arg.type} job {arg.id}>"
     if isinstance(arg, InMemoryJobStore):
         return "store"
-    return repr(arg)
+    if callable(arg):
+        return f"<function {getattr(arg, '__name__', type(arg).__name__)}>"
+    shown = repr(arg)
+    return f"<{type(arg).__name__}>" if " at 0x" in shown else shown
 
 
 def limited(problems: Problems, most: int = 4) -> Problems:
@@ -340,25 +353,6 @@ def check_celery_max_retries(celery_max_retries: Callable[[int], int]) -> Proble
 # --- notebooks 04-07 ---
 
 
-# The checks of notebooks 04-07 also need these; they are imported here, with their checks.
-import contextlib  # noqa: E402
-import threading  # noqa: E402
-
-
-def _call(function: Callable[..., Any], call: str, *args: Any) -> tuple[Any, str | None]:
-    """Like ``attempt``, but the problem names the call as written in the notebook.
-
-    Arguments such as functions would otherwise print with a memory address, which changes
-    from run to run and would change a stored notebook output.
-    """
-    if not callable(function):
-        return None, f"{call.split('(')[0]} is not a function (it is a {type(function).__name__})"
-    try:
-        return function(*args), None
-    except Exception as exc:
-        return None, f"{call} raised {type(exc).__name__}: {exc}"
-
-
 # --- notebook 04: the sweeper --------------------------------------------------------------
 
 
@@ -423,7 +417,7 @@ def check_sweep(sweep: Callable[[InMemoryJobStore, Callable[[str], bool]], Any])
     rounds = 8
     for _ in range(rounds):
         queued, enqueue = _recording_queue()
-        _, problem = _call(sweep, "sweep(store, enqueue)", store, enqueue)
+        _, problem = attempt(sweep, store, enqueue, call="sweep(store, enqueue)")
         if problem is not None:
             return [problem]
         done: list[object] = []
@@ -504,7 +498,7 @@ def _race(claim: Callable[..., Any], racers: int) -> tuple[list[Any], Problems, 
     problems: Problems = []
 
     def racer() -> None:
-        answer, problem = _call(claim, _CLAIM_CALL, statuses, lock, "job-001")
+        answer, problem = attempt(claim, statuses, lock, "job-001", call=_CLAIM_CALL)
         answers.append(answer)
         if problem is not None:
             problems.append(problem)
@@ -525,7 +519,7 @@ def _call_with_patience(
     """Call ``claim`` once on a thread of its own, so a claim that never returns is reported."""
     outcome: list[tuple[Any, str | None]] = []
     thread = threading.Thread(
-        target=lambda: outcome.append(_call(claim, _CLAIM_CALL, statuses, lock, "job-001")),
+        target=lambda: outcome.append(attempt(claim, statuses, lock, "job-001", call=_CLAIM_CALL)),
         daemon=True,
     )
     thread.start()
@@ -614,7 +608,7 @@ def check_failure_lines(failure_lines: Callable[[list[Job]], list[str]]) -> Prob
     attempt failed: the status says whether a job failed, ``last_error`` only says why.
     """
     jobs = _jobs_with_every_kind_of_error()
-    answer, problem = _call(failure_lines, "failure_lines(jobs)", list(jobs))
+    answer, problem = attempt(failure_lines, list(jobs), call="failure_lines(jobs)")
     if problem is not None:
         return [problem]
     if not isinstance(answer, list) or not all(isinstance(line, str) for line in answer):
@@ -659,7 +653,7 @@ def check_configure(configure: Callable[[Any], Any]) -> Problems:
     from .dashboard import CORRECT_WORKER, Dashboard  # only this check needs ipywidgets
 
     dash = Dashboard(refresh_seconds=0.05, time_limit=10)
-    _, problem = _call(configure, "configure(dash)", dash)
+    _, problem = attempt(configure, dash, call="configure(dash)")
     if problem is not None:
         return [problem]
     settings = dash.settings()

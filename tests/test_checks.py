@@ -134,7 +134,7 @@ def test_an_accepted_change_outside_the_table_is_caught():
         Violation(
             OUTSIDE_TABLE,
             "job-001",
-            "pending -> completed accepted (by worker-1) (the job was pending)",
+            "pending -> completed accepted (by worker-1)",
         )
     ]
 

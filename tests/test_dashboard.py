@@ -108,7 +108,7 @@ def test_a_run_submits_the_job_mix_the_controls_describe():
     [
         ("none", 8, 0, 8),
         ('fail by type "email"', 6, 2, 10),
-        ("every 2nd attempt", 8, 0, 8),
+        ("every attempt", 0, 8, 16),
         ('payload contains "error"', 6, 2, 10),
         ("transient until attempt 2", 8, 0, 16),
     ],
