@@ -22,12 +22,8 @@ from .checks import JobLike
 from .domain import EMPTY_PAYLOAD, Job, JobStatus, can_transition, freeze_payload, parse_status
 from .errors import InvalidTransition, JobNotFound
 from .failures import simulated_work
-from .store import (
-    _check_job_type,
-    _check_max_retries,
-    _checked_payload,
-    sequential_ids,
-)
+from .store import sequential_ids
+from .validation import check_job_type, check_max_retries, checked_payload
 from .worker import Handler, Worker, describe_failure
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
@@ -104,9 +100,9 @@ class LiveRecordStore:
         self, type: str, payload: Mapping[str, Any] | None = None, *, max_retries: int = 3
     ) -> JobRecord:
         """Add a pending job and return its record (the stored one, not a copy)."""
-        _check_job_type(type)
-        _check_max_retries(max_retries)
-        frozen = EMPTY_PAYLOAD if payload is None else _checked_payload(payload)
+        check_job_type(type)
+        check_max_retries(max_retries)
+        frozen = EMPTY_PAYLOAD if payload is None else checked_payload(payload)
         with self._lock:
             record = JobRecord(self._new_id(), type, PENDING, frozen, max_retries=max_retries)
             self._records[record.id] = record

@@ -9,7 +9,6 @@ accepted or refused, goes into the audit log.
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -22,10 +21,10 @@ from .domain import (
     Job,
     JobStatus,
     can_transition,
-    freeze_payload,
     parse_status,
 )
 from .errors import InvalidTransition, JobNotFound
+from .validation import check_job_type, check_limit, check_max_retries, checked_payload
 
 
 def sequential_ids(prefix: str = "job-", width: int = 3) -> Callable[[], str]:
@@ -80,9 +79,9 @@ class InMemoryJobStore:
         The payload is copied, so changing the dict you passed in later changes nothing here.
         Bad input raises ``TypeError`` or ``ValueError`` and stores nothing.
         """
-        _check_job_type(type)
-        _check_max_retries(max_retries)
-        frozen = EMPTY_PAYLOAD if payload is None else _checked_payload(payload)
+        check_job_type(type)
+        check_max_retries(max_retries)
+        frozen = EMPTY_PAYLOAD if payload is None else checked_payload(payload)
         actor = actor or threading.current_thread().name
         created_at = datetime.now(timezone.utc)
         with self._lock:
@@ -203,7 +202,7 @@ class InMemoryJobStore:
         only what it returns, so the work queue and the sweeper can ask for the next few
         jobs often, even while a burst of thousands waits.
         """
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             return list(itertools.islice(self._ids_by_status[JobStatus.PENDING], limit))
 
@@ -299,52 +298,3 @@ def _refusal(job: Job, to_status: JobStatus, last_error: str | None) -> str | No
     if to_status is JobStatus.PENDING and job.attempts >= job.max_retries:
         return f"no attempts left ({job.attempts} of {job.max_retries} used)"
     return None
-
-
-def _check_job_type(job_type: object) -> None:
-    if not isinstance(job_type, str):
-        raise TypeError(f"job type must be a str, got {type(job_type).__name__}")
-    if not job_type.strip():
-        raise ValueError("job type must not be empty")
-
-
-def _check_max_retries(max_retries: object) -> None:
-    if isinstance(max_retries, bool) or not isinstance(max_retries, int):
-        raise TypeError(f"max_retries must be an int, got {type(max_retries).__name__}")
-    if max_retries < 1:
-        raise ValueError(f"max_retries must be at least 1 (attempts in total), got {max_retries}")
-
-
-def _check_limit(limit: object) -> None:
-    if limit is None:
-        return
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise ValueError(f"limit must be None or an int >= 0, got {limit!r}")
-
-
-def _checked_payload(payload: object) -> Mapping[str, Any]:
-    if not isinstance(payload, Mapping):
-        raise TypeError(f"payload must be a dict (a JSON object), got {type(payload).__name__}")
-    _check_json_value(payload, "payload")
-    return freeze_payload(payload)
-
-
-def _check_json_value(value: object, where: str) -> None:
-    """Raise a ``TypeError``/``ValueError`` naming the first part of ``value`` JSON cannot hold."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{where} is {value!r}, which JSON cannot represent")
-        return
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"{where} has key {key!r}: JSON object keys must be str")
-            _check_json_value(item, f"{where}[{key!r}]")
-        return
-    if isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _check_json_value(item, f"{where}[{index}]")
-        return
-    raise TypeError(f"{where} is a {type(value).__name__}, which is not JSON-compatible")
