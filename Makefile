@@ -15,9 +15,12 @@ $(STAMP): pyproject.toml $(PINS)
 	$(BIN)/python -m pip install --quiet -c $(PINS) -e '.[lab,test,bench]'
 	touch $(STAMP)
 
+# JupyterLab refuses to start as root unless told; containers and CI machines often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 ## Open the course in JupyterLab on 127.0.0.1 (token authentication stays on).
 lab: install
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
 ## Run every test: lint, unit, property, stress, notebooks (nbval).
 test: install
