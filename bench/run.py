@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
 
-from . import memory, notebooks, scaling, store_floor, throughput
+from . import memory, monitoring, notebooks, scaling, store_floor, throughput
 from .timing import median
 
 COURSE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -28,6 +28,7 @@ class Sizes:
     """How much work each benchmark does."""
 
     noop_jobs: int
+    monitored_jobs: int
     failing_jobs: int
     store_cycles: int
     small_store: int
@@ -39,6 +40,7 @@ class Sizes:
 
 FULL = Sizes(
     noop_jobs=20_000,
+    monitored_jobs=10_000,
     failing_jobs=4_000,
     store_cycles=50_000,
     small_store=10_000,
@@ -49,6 +51,7 @@ FULL = Sizes(
 )
 QUICK = Sizes(
     noop_jobs=200,
+    monitored_jobs=200,
     failing_jobs=100,
     store_cycles=1_000,
     small_store=1_000,
@@ -108,6 +111,28 @@ def throughput_rows(sizes: Sizes) -> list[Row]:
             ">= 3x",
             at_least(vs_huey, 3.0),
         ),
+    ]
+
+
+def monitoring_rows(sizes: Sizes) -> list[Row]:
+    jobs = sizes.monitored_jobs
+    watched, unwatched = [], []
+    for _ in range(sizes.repeats):
+        watched.append(monitoring.with_dashboard(jobs))
+        unwatched.append(monitoring.without_dashboard(jobs))
+    share = median([w.runs_per_second / u.runs_per_second for w, u in zip(watched, unwatched)])
+    refreshes = median([w.refreshes for w in watched])
+    return [
+        Row(
+            f"no-op throughput while the Dashboard watches, {jobs:,} jobs' retry round: "
+            "started from Dashboard vs the same run without it",
+            f"{median([w.runs_per_second for w in watched]):,.0f} runs/s "
+            f"({refreshes:.0f} count updates)",
+            f"{median([u.runs_per_second for u in unwatched]):,.0f} runs/s",
+            f"{share:.2f}x",
+            ">= 0.9x",
+            at_least(share, 0.9),
+        )
     ]
 
 
@@ -250,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = None
     steps: list[tuple[str, Callable[[], list[Row]]]] = [
         ("no-op throughput", lambda: throughput_rows(sizes)),
+        ("dashboard monitoring", lambda: monitoring_rows(sizes)),
         ("failure path", lambda: failure_path_rows(sizes)),
         ("store floor", lambda: store_floor_rows(sizes)),
         ("scaling", lambda: scaling_rows(sizes)),

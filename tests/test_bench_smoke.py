@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parent.parent
 EXPECTED_ROWS = [
     "| no-op throughput, 200 jobs: WorkerPool vs ThreadPoolExecutor(4) |",
     "| no-op throughput, 200 jobs: WorkerPool vs MemoryHuey, 4 threads |",
+    "| no-op throughput while the Dashboard watches, 200 jobs' retry round: ",
     "| failure path, 100 jobs (200 runs), half always fail: ",
     "| store floor, one thread, 1,000 create+claim+complete cycles: ",
     "| scaling, get_failed_jobs() with 100 failed jobs: among 10,000 vs 1,000 completed |",
