@@ -1,6 +1,6 @@
 """Monitoring: does watching a run with the dashboard slow the pool down?
 
-The same run twice: once started with ``jobqueue_lab.dashboard.Dashboard``'s Run (which
+The same run twice: once started with ``jobqueue_lab.views.dashboard.Dashboard``'s Run (which
 submits the jobs, then refreshes its counts and progress bar from its own thread until every
 job is settled), once from plain Python with the same pool settings and the same jobs.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from jobqueue_lab import InMemoryJobStore, JobStatus, WorkerPool, simulated_work
-from jobqueue_lab.dashboard import (
+from jobqueue_lab.views.dashboard import (
     CORRECT_WORKER,
     FAILURE_POLICIES,
     FINISHED,

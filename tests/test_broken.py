@@ -12,12 +12,18 @@ from jobqueue_lab import (
     JobNotFound,
     JobStatus,
     WorkQueue,
-    comparison,
     fail_by_type,
     simulated_work,
 )
-from jobqueue_lab import scenarios as scenarios_module
-from jobqueue_lab.broken import (
+from jobqueue_lab.checks import (
+    COMPLETED_CHANGED,
+    FAILED_WITHOUT_ERROR,
+    PROCESSED_TWICE,
+    TOO_MANY_ATTEMPTS,
+    Violation,
+)
+from jobqueue_lab.mistakes import scenarios as scenarios_module
+from jobqueue_lab.mistakes.broken import (
     ForgetfulWorker,
     JobRecord,
     LiveRecordStore,
@@ -32,15 +38,7 @@ from jobqueue_lab.broken import (
     error_lines,
     error_lines_unchecked,
 )
-from jobqueue_lab.checks import (
-    COMPLETED_CHANGED,
-    FAILED_WITHOUT_ERROR,
-    PROCESSED_TWICE,
-    TOO_MANY_ATTEMPTS,
-    Violation,
-)
-from jobqueue_lab.comparison import evidence_frame, jobs_frame, summary_frame
-from jobqueue_lab.scenarios import (
+from jobqueue_lab.mistakes.scenarios import (
     CRASHED_READING_ERROR,
     OUTCOME_CHANGED,
     RETRY_STORM,
@@ -48,6 +46,8 @@ from jobqueue_lab.scenarios import (
     ScenarioResult,
     run_all,
 )
+from jobqueue_lab.views import comparison
+from jobqueue_lab.views.comparison import evidence_frame, jobs_frame, summary_frame
 from tests.support import wait_for
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
@@ -567,7 +567,7 @@ def test_the_tables_refuse_what_is_not_a_scenario_result_and_are_empty_for_none(
 
 
 def test_the_comparison_chart_draws_the_summary(first_results):
-    from jobqueue_lab.charts import comparison_chart
+    from jobqueue_lab.views.charts import comparison_chart
 
     fig = comparison_chart(summary_frame(list(first_results.values())))
     [ax] = fig.axes

@@ -166,7 +166,7 @@ def expected_counts(*, workers: int, jobs: int) -> dict[str, int]:
 
     Handler time is left out: it changes how long a run takes, never how it ends.
     """
-    from jobqueue_lab.dashboard import Dashboard as PythonDashboard
+    from jobqueue_lab.views.dashboard import Dashboard as PythonDashboard
 
     oracle = PythonDashboard()
     oracle.workers.value, oracle.jobs.value = workers, jobs

@@ -15,7 +15,7 @@ from jobqueue_lab import (
     fail_by_type,
     simulated_work,
 )
-from jobqueue_lab.charts import (
+from jobqueue_lab.views.charts import (
     OUTCOME_COLOURS,
     SQUARE,
     WIDE,

@@ -6,15 +6,15 @@ import ipywidgets as widgets
 import pytest
 
 from jobqueue_lab import JobStatus
-from jobqueue_lab import dashboard as dashboard_module
-from jobqueue_lab.dashboard import (
+from jobqueue_lab.views import dashboard as dashboard_module
+from jobqueue_lab.views.dashboard import (
     BROKEN_WORKER,
     CORRECT_WORKER,
     FAILURE_POLICIES,
     Dashboard,
     job_mix,
 )
-from jobqueue_lab.tables import FAILED_ROW_COLOUR
+from jobqueue_lab.views.tables import FAILED_ROW_COLOUR
 from tests.support import wait_for
 
 STATUSES = [status.value for status in JobStatus]
@@ -255,7 +255,7 @@ def test_stop_at_any_moment_never_leaves_a_job_processing(after_completed):
 
 
 def test_the_broken_worker_runs_the_mutating_pool_and_says_it_has_no_history():
-    broken = pytest.importorskip("jobqueue_lab.broken")
+    broken = pytest.importorskip("jobqueue_lab.mistakes.broken")
     dash = quick(Dashboard(), jobs=8, workers=2)
     dash.worker.value = BROKEN_WORKER
     dash.run_button.click()

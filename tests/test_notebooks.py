@@ -3,7 +3,7 @@
 Notebooks and exercises are discovered, not listed, so a new notebook is covered as soon as
 it exists: every ``notebooks/NN-*.ipynb`` is checked, and every code cell tagged
 ``exercise-starter`` is an exercise whose check is named in the cell's ``exercise`` metadata
-(the convention is written out in ``jobqueue_lab/exercises.py``).
+(the convention is written out in ``jobqueue_lab/exercises/``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from jobqueue_lab import (
     fail_by_type,
     simulated_work,
 )
-from jobqueue_lab.tables import (
+from jobqueue_lab.views.tables import (
     FAILED_ROW_COLOUR,
     attempts_per_job,
     attempts_table,

@@ -5,7 +5,7 @@ notebook. Rows keep a fixed order (scenarios as given, the broken side before th
 evidence as the checker sorted it), and ``None`` stays ``None`` rather than becoming NaN, so a
 notebook that stores these tables shows the same text on every run.
 
->>> from jobqueue_lab.scenarios import scenario_saved_before_error
+>>> from jobqueue_lab.mistakes.scenarios import scenario_saved_before_error
 >>> table = summary_frame(scenario_saved_before_error())
 >>> table[["side", "violations"]]
       side  violations
@@ -22,7 +22,7 @@ from dataclasses import astuple
 
 import pandas as pd
 
-from .scenarios import ScenarioResult, SideResult
+from ..mistakes.scenarios import ScenarioResult, SideResult
 
 EVIDENCE_COLUMNS = ("scenario", "side", "invariant", "job_id", "detail")
 SUMMARY_COLUMNS = ("scenario", "side", "violations", "defect")

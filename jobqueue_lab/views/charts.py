@@ -22,8 +22,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from .domain import TRANSITIONS, JobStatus
-from .store import InMemoryJobStore
+from ..domain import TRANSITIONS, JobStatus
+from ..store import InMemoryJobStore
 from .tables import (
     IN_PROGRESS,
     attempts_table,

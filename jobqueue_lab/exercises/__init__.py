@@ -30,11 +30,11 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .checks import find_violations
-from .domain import Job, JobStatus, can_transition
-from .failures import simulated_work
-from .pool import WorkerPool
-from .store import InMemoryJobStore
+from ..checks import find_violations
+from ..domain import Job, JobStatus, can_transition
+from ..failures import simulated_work
+from ..pool import WorkerPool
+from ..store import InMemoryJobStore
 
 Problems = list[str]
 
@@ -650,7 +650,7 @@ def check_configure(configure: Callable[[Any], Any]) -> Problems:
     at most 0.05 handler seconds so the check is quick. The check makes its own dashboard,
     applies ``configure``, presses Run from code, and reads the store afterwards.
     """
-    from .dashboard import CORRECT_WORKER, Dashboard  # only this check needs ipywidgets
+    from ..views.dashboard import CORRECT_WORKER, Dashboard  # only this check needs ipywidgets
 
     dash = Dashboard(refresh_seconds=0.05, time_limit=10)
     _, problem = attempt(configure, dash, call="configure(dash)")

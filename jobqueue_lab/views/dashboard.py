@@ -31,9 +31,8 @@ from typing import Any
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from .charts import STATUS_COLOURS, WIDE, status_over_time
-from .domain import JobStatus
-from .failures import (
+from ..domain import JobStatus
+from ..failures import (
     FailurePolicy,
     fail_by_type,
     fail_every_nth_attempt,
@@ -41,10 +40,11 @@ from .failures import (
     fail_until_attempt,
     simulated_work,
 )
-from .pool import WorkerPool
-from .store import InMemoryJobStore
+from ..pool import WorkerPool
+from ..store import InMemoryJobStore
+from ..worker import describe_failure
+from .charts import STATUS_COLOURS, WIDE, status_over_time
 from .tables import jobs_table, styled_jobs_table
-from .worker import describe_failure
 
 FAILURE_POLICIES: Mapping[str, FailurePolicy | None] = {
     "none": None,
@@ -313,7 +313,7 @@ def _make_pool(settings: RunSettings) -> WorkerPool:
         "queue_capacity": max(settings.jobs, 1),
     }
     if settings.worker == BROKEN_WORKER:
-        from .broken import MutatingWorkerPool
+        from ..mistakes.broken import MutatingWorkerPool
 
         return MutatingWorkerPool(**options)
     return WorkerPool(**options)

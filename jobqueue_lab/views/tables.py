@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from .audit import Transition
-from .domain import Job, JobStatus, parse_status
-from .store import InMemoryJobStore
+from ..audit import Transition
+from ..domain import Job, JobStatus, parse_status
+from ..store import InMemoryJobStore
 
 IN_PROGRESS = "in progress"
 """The outcome of an attempt whose worker has not signalled yet."""

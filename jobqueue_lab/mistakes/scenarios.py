@@ -25,7 +25,17 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from .audit import Transition
+from ..audit import Transition
+from ..checks import INVARIANTS, JobLike, RunLog, Violation, Witness, find_violations
+from ..domain import Job, JobStatus, parse_status
+from ..errors import InvalidTransition
+from ..failures import FailurePolicy, SimulatedFailure, fail_by_type, simulated_work
+from ..store import (
+    InMemoryJobStore,
+)
+from ..sweeper import Sweeper
+from ..work_queue import WorkQueue
+from ..worker import Handler, Worker, describe_failure
 from .broken import (
     ForgetfulWorker,
     Hook,
@@ -42,16 +52,6 @@ from .broken import (
     error_lines,
     error_lines_unchecked,
 )
-from .checks import INVARIANTS, JobLike, RunLog, Violation, Witness, find_violations
-from .domain import Job, JobStatus, parse_status
-from .errors import InvalidTransition
-from .failures import FailurePolicy, SimulatedFailure, fail_by_type, simulated_work
-from .store import (
-    InMemoryJobStore,
-)
-from .sweeper import Sweeper
-from .work_queue import WorkQueue
-from .worker import Handler, Worker, describe_failure
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .checks import JobLike
-from .domain import EMPTY_PAYLOAD, Job, JobStatus, can_transition, freeze_payload, parse_status
-from .errors import InvalidTransition, JobNotFound
-from .failures import simulated_work
-from .store import sequential_ids
-from .validation import check_job_type, check_max_retries, checked_payload
-from .worker import Handler, Worker, describe_failure
+from ..checks import JobLike
+from ..domain import EMPTY_PAYLOAD, Job, JobStatus, can_transition, freeze_payload, parse_status
+from ..errors import InvalidTransition, JobNotFound
+from ..failures import simulated_work
+from ..store import sequential_ids
+from ..validation import check_job_type, check_max_retries, checked_payload
+from ..worker import Handler, Worker, describe_failure
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
