@@ -5,8 +5,21 @@ Jobs move ``pending -> processing -> completed | failed``, and a failed job may 
 applies them under one lock; the sweeper retries failed jobs within the limit.
 """
 
+import logging
+
 from .audit import Transition
-from .domain import TRANSITIONS, Job, JobStatus, can_transition
+from .contract import JobStore
+from .domain import (
+    COMPLETED,
+    FAILED,
+    PENDING,
+    PROCESSING,
+    TRANSITIONS,
+    Job,
+    JobStatus,
+    can_transition,
+    may_retry,
+)
 from .errors import InvalidTransition, JobNotFound, JobQueueError
 from .failures import (
     SimulatedFailure,
@@ -25,7 +38,14 @@ from .sweeper import Sweeper, SweepReport
 from .work_queue import WorkQueue
 from .worker import Worker, describe_failure, stop_requested
 
+# The library convention: log to whoever configures logging, never to a notebook cell by default.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
 __all__ = [
+    "COMPLETED",
+    "FAILED",
+    "PENDING",
+    "PROCESSING",
     "TRANSITIONS",
     "InMemoryJobStore",
     "InvalidTransition",
@@ -33,6 +53,7 @@ __all__ = [
     "JobNotFound",
     "JobQueueError",
     "JobStatus",
+    "JobStore",
     "SimulatedFailure",
     "SweepReport",
     "Sweeper",
@@ -48,6 +69,7 @@ __all__ = [
     "fail_every_nth_attempt",
     "fail_on_payload",
     "fail_until_attempt",
+    "may_retry",
     "never_fail",
     "sequential_ids",
     "simulated_work",

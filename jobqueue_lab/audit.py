@@ -6,9 +6,7 @@ to show what really happened, so it records refusals too, not only the changes t
 
 from __future__ import annotations
 
-import time
 from array import array
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from .domain import JobStatus
@@ -36,18 +34,17 @@ _CODE_BY_STATUS = {status: code for code, status in enumerate(_STATUS_BY_CODE)}
 
 
 class AuditLog:
-    """An append-only list of ``Transition`` records, stored compactly.
+    """An append-only list of ``Transition`` records.
 
-    A run of a million jobs writes three million entries, so each field is kept in its own
-    column (a float array for times, one byte per status) instead of one object per entry:
-    measured, that is about a quarter of the memory. ``entries()`` rebuilds ordinary
-    ``Transition`` objects for readers. The log is not locked itself: the store only writes it
-    while holding its own lock.
+    The log is not locked itself: the store writes and reads it only while holding its own
+    lock, and builds ``Transition`` objects for readers after letting the lock go.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._started = clock()
+    def __init__(self, started: float) -> None:
+        self._started = started
+        # A million jobs write three million entries, so each field is kept in a column of
+        # its own (floats in an array, one byte per status): about a quarter of the memory
+        # of one object per entry.
         self._at = array("d")
         self._job_ids: list[str] = []
         self._from = bytearray()
@@ -61,16 +58,21 @@ class AuditLog:
 
     def record(
         self,
+        at: float,
         job_id: str,
         from_status: JobStatus | None,
         to_status: JobStatus,
-        *,
         accepted: bool,
         actor: str,
         detail: str | None = None,
     ) -> None:
-        """Append one entry, stamped with the time since the log was made."""
-        self._at.append(self._clock() - self._started)
+        """Append one entry that happened at clock time ``at``."""
+        since_start = at - self._started
+        # Two writers may read the clock in one order and reach the log in the other:
+        # the log's times never go backwards, so they always agree with its order.
+        if self._at and since_start < self._at[-1]:
+            since_start = self._at[-1]
+        self._at.append(since_start)
         self._job_ids.append(job_id)
         self._from.append(_CODE_BY_STATUS[from_status])
         self._to.append(_CODE_BY_STATUS[to_status])
@@ -78,17 +80,23 @@ class AuditLog:
         self._actors.append(actor)
         self._details.append(detail)
 
-    def entries(self, start: int = 0) -> list[Transition]:
-        """Every entry from position ``start`` on, oldest first."""
-        return [
-            Transition(
-                at=self._at[i],
-                job_id=self._job_ids[i],
-                from_status=_STATUS_BY_CODE[self._from[i]],
-                to_status=_STATUS_BY_CODE[self._to[i]],
-                accepted=bool(self._accepted[i]),
-                actor=self._actors[i],
-                detail=self._details[i],
-            )
-            for i in range(start, len(self._job_ids))
-        ]
+    def rows(self, start: int = 0) -> tuple:
+        """The raw columns from entry ``start`` on: cheap to take while the store is locked."""
+        return (
+            self._at[start:],
+            self._job_ids[start:],
+            self._from[start:],
+            self._to[start:],
+            self._accepted[start:],
+            self._actors[start:],
+            self._details[start:],
+        )
+
+
+def as_transitions(rows: tuple) -> list[Transition]:
+    """Turn columns taken with ``AuditLog.rows`` into ``Transition`` records."""
+    status = _STATUS_BY_CODE
+    return [
+        Transition(at, job_id, status[from_code], status[to_code], bool(ok), actor, detail)
+        for at, job_id, from_code, to_code, ok, actor, detail in zip(*rows)
+    ]

@@ -28,12 +28,19 @@ class JobStatus(str, Enum):
         return self.value
 
 
+# Plain names for the four statuses. The store and the workers use them on every job, and a
+# module-level name is several times cheaper to look up than an attribute of the enum class.
+PENDING = JobStatus.PENDING
+PROCESSING = JobStatus.PROCESSING
+COMPLETED = JobStatus.COMPLETED
+FAILED = JobStatus.FAILED
+
 TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = MappingProxyType(
     {
-        JobStatus.PENDING: frozenset({JobStatus.PROCESSING}),
-        JobStatus.PROCESSING: frozenset({JobStatus.COMPLETED, JobStatus.FAILED}),
-        JobStatus.COMPLETED: frozenset(),
-        JobStatus.FAILED: frozenset({JobStatus.PENDING}),
+        PENDING: frozenset({PROCESSING}),
+        PROCESSING: frozenset({COMPLETED, FAILED}),
+        COMPLETED: frozenset(),
+        FAILED: frozenset({PENDING}),
     }
 )
 """The whole state machine: for each status, the statuses a job may move to next.
@@ -45,6 +52,12 @@ TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = MappingProxyType(
 def can_transition(from_status: JobStatus, to_status: JobStatus) -> bool:
     """Return True when the table allows a job to move from ``from_status`` to ``to_status``."""
     return to_status in TRANSITIONS.get(from_status, frozenset())
+
+
+def may_retry(status: JobStatus, attempts: int, max_retries: int) -> bool:
+    """The retry rule, the one place it is written: a failed job may run again while it has
+    attempts left. The store, the sweeper, the checker and the tables all ask this function."""
+    return status is FAILED and attempts < max_retries
 
 
 def parse_status(status: JobStatus | str) -> JobStatus:
@@ -108,15 +121,13 @@ class Job:
 
     @property
     def can_retry(self) -> bool:
-        """True when the job has failed and has attempts left."""
-        return self.status is JobStatus.FAILED and self.attempts < self.max_retries
+        """True when the job has failed and has attempts left (see ``may_retry``)."""
+        return may_retry(self.status, self.attempts, self.max_retries)
 
     @property
     def is_settled(self) -> bool:
         """True when nothing more will happen to the job: completed, or failed for good."""
-        return self.status is JobStatus.COMPLETED or (
-            self.status is JobStatus.FAILED and self.attempts >= self.max_retries
-        )
+        return self.status is COMPLETED or (self.status is FAILED and not self.can_retry)
 
     def payload_json(self) -> str:
         """The payload as canonical JSON text (sorted keys), handy for matching and display."""

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .domain import Job
+from .validation import check_callable, check_int, check_number, check_text
 from .worker import stop_requested
 
 FailurePolicy = Callable[[Job], "str | None"]
@@ -98,32 +99,33 @@ def never_fail(job: Job) -> None:
 
 def fail_by_type(*types: str, message: str = FailByType.message) -> FailByType:
     """Fail every attempt of jobs of the given types. ``{type}`` in the message is filled in."""
-    if not types or not all(isinstance(t, str) and t for t in types):
-        raise ValueError(f"fail_by_type needs one or more non-empty type names, got {types!r}")
+    if not types:
+        raise ValueError("fail_by_type needs one or more job type names")
+    for job_type in types:
+        check_text(job_type, "job type")
+    check_text(message, "message")
     return FailByType(types=tuple(types), message=message)
 
 
 def fail_every_nth_attempt(n: int) -> FailEveryNthAttempt:
     """Fail attempts numbered n, 2n, 3n, ... (``n=1`` fails every attempt)."""
-    return FailEveryNthAttempt(_positive_int(n, "n"))
+    return FailEveryNthAttempt(check_int(n, "n", minimum=1))
 
 
 def fail_on_payload(text: str) -> FailOnPayload:
     """Fail jobs whose payload, written as JSON, contains ``text``."""
-    if not isinstance(text, str) or not text:
-        raise ValueError(f"fail_on_payload needs non-empty text to look for, got {text!r}")
-    return FailOnPayload(text)
+    return FailOnPayload(check_text(text, "text"))
 
 
 def fail_until_attempt(n: int) -> FailUntilAttempt:
     """Fail every attempt before attempt ``n``; succeed from attempt ``n`` on."""
-    return FailUntilAttempt(_positive_int(n, "n"))
+    return FailUntilAttempt(check_int(n, "n", minimum=1))
 
 
 def combine(*policies: FailurePolicy) -> FirstFailure:
     """One policy from several: an attempt fails if any of them fails it (first message wins)."""
-    if not all(callable(p) for p in policies):
-        raise TypeError("combine takes failure policies: callables taking a job")
+    for policy in policies:
+        check_callable(policy, "each policy", "with a job")
     return FirstFailure(tuple(policies))
 
 
@@ -149,16 +151,11 @@ class SimulatedWork:
 
 def simulated_work(seconds: float = 0.0, fail: FailurePolicy | None = None) -> SimulatedWork:
     """Build a handler for ``WorkerPool``: wait ``seconds``, then fail as ``fail`` decides."""
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise ValueError(f"seconds must be a number >= 0, got {seconds!r}")
-    if fail is not None and not callable(fail):
-        raise TypeError(f"fail must be a failure policy (a callable taking a job), got {fail!r}")
-    return SimulatedWork(float(seconds), fail)
+    seconds = check_number(seconds, "seconds", minimum=0, maximum=MAX_WORK_SECONDS)
+    if fail is not None:
+        check_callable(fail, "fail", "with a job (a failure policy)")
+    return SimulatedWork(seconds, fail)
 
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value
+MAX_WORK_SECONDS = 3600.0
+"""The longest pretend work accepted: an hour is far more than any lesson needs."""

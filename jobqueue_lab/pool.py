@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
-from .domain import Job
+from .contract import JobStore
+from .domain import PENDING, Job
 from .failures import simulated_work
 from .store import InMemoryJobStore
 from .sweeper import Sweeper
+from .validation import check_callable, check_int, check_timeout
 from .work_queue import WorkQueue
 from .worker import Handler, Worker
 
 
 class WorkerPool:
     """Workers and a sweeper around one store. Use it as a context manager.
+
+    A variant of the pool is one class attribute away: ``worker_class`` and ``sweeper_class``
+    name what it builds its threads from.
 
     >>> from jobqueue_lab import WorkerPool, simulated_work, fail_by_type
     >>> with WorkerPool(workers=2, handler=simulated_work(fail=fail_by_type("email"))) as pool:
@@ -27,38 +34,46 @@ class WorkerPool:
     [('job-001', 'failed', 2), ('job-002', 'completed', 1)]
     """
 
+    worker_class: type[Worker] = Worker
+    sweeper_class: type[Sweeper] = Sweeper
+
     def __init__(
         self,
-        store: InMemoryJobStore | None = None,
+        store: JobStore | None = None,
         *,
         workers: int = 4,
         handler: Handler | None = None,
         sweeper_interval: float = 0.05,
         queue_capacity: int = 100,
     ) -> None:
-        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-            raise ValueError(f"workers must be an int >= 1, got {workers!r}")
-        if handler is not None and not callable(handler):
-            raise TypeError(f"handler must be callable with a job, got {handler!r}")
-        self.store = store if store is not None else InMemoryJobStore()
-        self.queue = WorkQueue(self.store, queue_capacity)
+        check_int(workers, "workers", minimum=1)
+        if handler is not None:
+            check_callable(handler, "handler", "with a job")
+        self.store = InMemoryJobStore() if store is None else _checked_store(store)
+        self.queue = WorkQueue(queue_capacity)
+        self._offer = _offer_pending_jobs(self.store, self.queue)
         self._stopping = threading.Event()
-        self.sweeper = Sweeper(
+        self.sweeper = self.sweeper_class(
             self.store,
-            self.queue.put,
+            self._offer,
             interval=sweeper_interval,
             stop=self._stopping,
-            batch=self.queue.capacity,
+            # One more than the queue holds: if that one is turned away, the queue knows
+            # jobs are waiting and asks for more as soon as it has room.
+            batch=self.queue.capacity + 1,
+            wake=self.queue.wants_more,
         )
+        handler = handler or simulated_work()
         self.workers = [
-            Worker(
-                f"worker-{n}", self.store, self.queue, handler or simulated_work(), self._stopping
-            )
+            self.worker_class(f"worker-{n}", self.store, self.queue, handler, self._stopping)
             for n in range(1, workers + 1)
         ]
         self._started = False
         self._stopped = False
         self._lifecycle = threading.Lock()
+        # A pool dropped without stop() must not leave its threads running for ever. The
+        # threads never refer to the pool, so it can be collected; this then stops them.
+        weakref.finalize(self, _signal_stop, self._stopping, self.queue, workers)
 
     def start(self) -> WorkerPool:
         """Start the workers and the sweeper (entering the ``with`` block does this)."""
@@ -78,12 +93,13 @@ class WorkerPool:
         """Create a job and queue it. Never blocks: if the queue is full the job stays pending
         and the sweeper queues it later."""
         job = self.store.create_job(type, payload, max_retries=max_retries)
-        self.queue.put(job.id)
+        self._offer(job.id)
         return job
 
-    def wait(self, timeout: float = 30.0) -> bool:
-        """Wait until every job is settled; False if ``timeout`` seconds passed first."""
-        return self.store.wait_until_settled(timeout)
+    def wait(self, timeout: float | None = 30.0) -> bool:
+        """Wait until every job is settled; False if ``timeout`` seconds passed first.
+        ``None`` or ``math.inf`` waits as long as it takes."""
+        return self.store.wait_until_settled(check_timeout(timeout))
 
     def stop(self) -> None:
         """Stop the sweeper and the workers, and wait for them.
@@ -93,8 +109,7 @@ class WorkerPool:
         """
         with self._lifecycle:
             self._stopped = True
-            self._stopping.set()
-            self.queue.wake(len(self.workers))
+            _signal_stop(self._stopping, self.queue, len(self.workers))
             if not self._started:
                 return
         self.sweeper.join()
@@ -109,4 +124,30 @@ class WorkerPool:
 
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else "running" if self._started else "not started"
-        return f"<WorkerPool {len(self.workers)} workers, {state}>"
+        return f"<{type(self).__name__} {len(self.workers)} workers, {state}>"
+
+
+
+def _offer_pending_jobs(store: JobStore, work_queue: WorkQueue) -> Callable[[str], bool]:
+    """How the pool offers an id to its queue: the queue keeps it only if the job is still
+    pending once the id is marked as queued. An id read a moment ago whose job a worker claimed
+    in that moment is dropped, rather than queued again for a claim that would be refused."""
+
+    def still_pending(job_id: str) -> bool:
+        return store.get_job(job_id).status is PENDING
+
+    return partial(work_queue.put, still_wanted=still_pending)
+
+
+def _signal_stop(stop: threading.Event, work_queue: WorkQueue, workers: int) -> None:
+    stop.set()
+    work_queue.wake(workers)
+
+
+def _checked_store(store: object) -> JobStore:
+    """The store a pool is given must be a store object, not a class or something else."""
+    if isinstance(store, type):
+        raise TypeError(f"store must be a store instance, got the class {store.__name__}: call it")
+    if not isinstance(store, JobStore):
+        raise TypeError(f"store must be a job store such as InMemoryJobStore(), got {store!r}")
+    return store

@@ -2,52 +2,55 @@
 
 The queue carries job *ids*, never jobs: whoever takes an id must still claim the job from the
 store, so the store stays the single owner of job state (the Python version of a Go channel of
-ids). An id is never on the queue twice at once, so workers do not race for the same job.
+ids). The queue knows nothing of the store; the sweeper is the one thing that moves ids from
+the store onto it (and the pool, once, for a job it has just created).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 
-from .domain import JobStatus
-from .store import InMemoryJobStore
+from .validation import check_int
 
 
 class WorkQueue:
     """A bounded FIFO of job ids in which an id appears at most once.
 
-    An id counts as queued from ``put`` until a worker has claimed (or failed to claim) the
-    job. Only then may it be put again, so the sweeper cannot slip in a duplicate between a
-    worker taking the id and the worker's claim.
+    An id counts as queued from ``put`` until a worker has tried to claim its job and says so
+    with ``done_claiming``. Only then may it be put again, so no two workers race for one job.
 
-    When the queue is full, ``put`` refuses and the job simply stays pending in the store. If
-    it had to refuse, the queue tops itself up from the store once workers have emptied half
-    of it, so a burst bigger than the queue flows at the workers' pace instead of waiting for
-    the sweeper's next round.
+    When the queue is full, ``put`` refuses and the job simply stays pending in the store. The
+    queue then sets ``wants_more`` once workers have emptied half of it, and the sweeper, which
+    waits on that event, fills it again at once instead of at its next round.
     """
 
-    def __init__(self, store: InMemoryJobStore, capacity: int = 100) -> None:
-        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
-            raise ValueError(f"queue_capacity must be an int >= 1, got {capacity!r}")
-        self.capacity = capacity
-        self._store = store
+    def __init__(self, capacity: int = 100) -> None:
+        self.capacity = check_int(capacity, "queue_capacity", minimum=1)
+        self.wants_more = threading.Event()
         self._ids: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._queued: set[str] = set()
-        self._left_out = False  # True when pending jobs may be waiting that did not fit
+        self._turned_away = False
         self._lock = threading.Lock()
 
-    def put(self, job_id: str) -> bool:
-        """Queue a pending job; False if it is queued already, not pending, or the queue is full."""
+    def put(self, job_id: str, *, still_wanted: Callable[[str], bool] | None = None) -> bool:
+        """Queue an id; False if it is queued already or the queue is full.
+
+        ``still_wanted(job_id)`` is asked after the id is marked as queued. A caller that read
+        the id a moment ago passes it, so that an id whose job a worker claimed in that moment
+        is dropped here rather than offered twice.
+        """
         with self._lock:
             if job_id in self._queued:
                 return False
             if len(self._queued) >= self.capacity:
-                self._left_out = True
-                return False
-            if self._store.get_job(job_id).status is not JobStatus.PENDING:
+                self._turned_away = True
                 return False
             self._queued.add(job_id)
+        if still_wanted is not None and not still_wanted(job_id):
+            self._queued.discard(job_id)
+            return False
         self._ids.put(job_id)
         return True
 
@@ -56,35 +59,19 @@ class WorkQueue:
         return self._ids.get()
 
     def done_claiming(self, job_id: str) -> None:
-        """A worker has claimed the job (or found it taken): the id may be queued again later."""
-        with self._lock:
-            self._queued.discard(job_id)
-            top_up = self._left_out and len(self._queued) <= self.capacity // 2
-            if top_up:
-                self._left_out = False
-        if top_up:
-            self.top_up()
-
-    def top_up(self) -> list[str]:
-        """Queue pending jobs that are not queued yet, those waiting longest first, while
-        there is room; return the ids queued.
-
-        Reading ``capacity`` ids is enough: however many of them are queued already, the rest
-        fill the room. A full read means more jobs may be waiting behind those, so the queue
-        tops up again the next time it is half empty.
-        """
-        waiting = self._store.pending_ids(self.capacity)
-        queued = [job_id for job_id in waiting if self.put(job_id)]
-        if len(waiting) == self.capacity:
-            with self._lock:
-                self._left_out = True
-        return queued
+        """A worker has claimed the job (or found it taken): the id may be queued again."""
+        # No lock: every worker calls this once per job, and set.discard is atomic on its own.
+        self._queued.discard(job_id)
+        if self._turned_away and len(self._queued) <= self.capacity // 2:
+            self._turned_away = False
+            self.wants_more.set()
 
     def wake(self, count: int) -> None:
-        """Put ``count`` stop markers on the queue, one for each waiting worker."""
+        """Wake everyone waiting on the queue: ``count`` stop markers for the workers, and
+        ``wants_more`` for the sweeper."""
         for _ in range(count):
             self._ids.put(None)
+        self.wants_more.set()
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._queued)
+        return len(self._queued)

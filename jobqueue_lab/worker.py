@@ -12,42 +12,57 @@ import logging
 import threading
 from collections.abc import Callable
 
-from .domain import Job, JobStatus
-from .store import InMemoryJobStore
+from .contract import JobStore
+from .domain import COMPLETED, FAILED, Job, JobStatus
 from .work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Job], object]
 
-_NEVER_SET = threading.Event()
 _current = threading.local()
 
 
 def stop_requested() -> threading.Event:
-    """The stop event of the worker running on this thread (never set outside a worker).
+    """The stop event of the worker running on this thread.
 
-    Long-running handlers wait on it instead of sleeping, so a pool can stop promptly.
+    Long-running handlers wait on it instead of sleeping, so a pool can stop promptly. Outside
+    a worker each call returns a new event that nothing else sees, so setting it changes
+    nothing anywhere else.
     """
-    return getattr(_current, "stop", _NEVER_SET)
+    stop = getattr(_current, "stop", None)
+    return stop if stop is not None else threading.Event()
 
 
 def describe_failure(exc: BaseException) -> str:
-    """The text stored as ``last_error``: the exception's type and message, never empty."""
-    message = str(exc).strip()
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    """The text stored as ``last_error``: the exception's type and message, never empty.
+
+    It must work for any exception a handler can raise, including one whose ``__str__`` is
+    itself broken, because a worker that fails here would leave its job in processing.
+    """
+    name = type(exc).__name__
+    try:
+        message = str(exc)
+    except Exception as broken:
+        return f"{name}: <message unavailable: {type(broken).__name__} in __str__>"
+    if not isinstance(message, str):
+        return f"{name}: <message unavailable: __str__ returned {type(message).__name__}>"
+    message = message.strip()
+    return f"{name}: {message}" if message else name
 
 
 class Worker(threading.Thread):
     """One worker thread: take an id, claim the job, run the handler, signal the outcome, repeat.
 
-    It stops when ``stop`` is set, leaving the ids still on the queue for a later run.
+    It stops when ``stop`` is set, leaving the ids still on the queue for a later run. It holds
+    the store, the queue and the stop event, never the pool, so a pool nobody refers to any
+    more can be collected, and stopping it then stops its threads.
     """
 
     def __init__(
         self,
         name: str,
-        store: InMemoryJobStore,
+        store: JobStore,
         work_queue: WorkQueue,
         handler: Handler,
         stop: threading.Event,
@@ -57,36 +72,30 @@ class Worker(threading.Thread):
         self._queue = work_queue
         self._handler = handler
         self._stopping = stop
-        self.jobs_run = 0
 
     def run(self) -> None:
         _current.stop = self._stopping
-        while True:
-            job_id = self._queue.take()
-            if job_id is None or self._stopping.is_set():
-                if job_id is not None:
-                    self._queue.done_claiming(job_id)
-                return
+        while (job_id := self._queue.take()) is not None and not self._stopping.is_set():
             job = self._store.claim_job(job_id)
             self._queue.done_claiming(job_id)
             if job is not None:
                 self.process(job)
 
     def process(self, job: Job) -> None:
-        """Run the handler on a claimed job and signal its outcome to the store."""
-        self.jobs_run += 1
+        """Run the handler on a claimed job and signal its outcome to the store.
+
+        Any exception is the job's failure, ``KeyboardInterrupt`` and ``SystemExit`` included,
+        as in ``concurrent.futures``: the worker records it and goes on serving.
+        """
         try:
             self._handler(job)
-        except Exception as exc:
-            self._signal(job, JobStatus.FAILED, describe_failure(exc))
         except BaseException as exc:
-            self._signal(job, JobStatus.FAILED, describe_failure(exc))
-            raise
+            self._signal(job, FAILED, describe_failure(exc))
         else:
-            self._signal(job, JobStatus.COMPLETED, None)
+            self._signal(job, COMPLETED, None)
 
     def _signal(self, job: Job, status: JobStatus, last_error: str | None) -> None:
         try:
             self._store.update_status(job.id, status, last_error)
         except Exception:
-            log.exception("store refused the outcome of %s", job.id)
+            log.warning("the store refused the outcome of %s", job.id, exc_info=True)

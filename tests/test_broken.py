@@ -273,7 +273,7 @@ def test_the_live_record_store_refuses_bad_jobs_and_stores_nothing(args, error, 
     store = LiveRecordStore()
     with pytest.raises(error, match=message):
         store.create_job(*args)
-    with pytest.raises(ValueError, match="max_retries must be at least 1"):
+    with pytest.raises(ValueError, match="max_retries must be an int >= 1"):
         store.create_job("email", max_retries=0)
     assert len(store) == 0
     with pytest.raises(JobNotFound):
@@ -455,7 +455,7 @@ def test_the_forgetful_worker_is_refused_by_the_real_store_and_nothing_changes()
     store = InMemoryJobStore()
     job = store.claim_job(store.create_job("email").id)
     worker = ForgetfulWorker(
-        "worker-1", store, WorkQueue(store), simulated_work(fail=fail_by_type("email")), None
+        "worker-1", store, WorkQueue(), simulated_work(fail=fail_by_type("email")), None
     )
     with pytest.raises(ValueError, match="a failed job needs a last_error"):
         worker.process(job)
@@ -474,12 +474,12 @@ def test_the_self_retrying_worker_runs_a_failing_handler_in_a_burst_and_reports_
         if len(runs) < 3:
             raise RuntimeError(f"try {len(runs)}")
 
-    worker = SelfRetryingWorker("worker-1", store, WorkQueue(store), handler, None, tries=5)
+    worker = SelfRetryingWorker("worker-1", store, WorkQueue(), handler, None, tries=5)
     worker.process(job)
     assert runs == ["job-001"] * 3
     assert (store.get_job(job.id).status, store.get_job(job.id).attempts) == (COMPLETED, 1)
     with pytest.raises(ValueError, match="tries must be an int >= 1"):
-        SelfRetryingWorker("worker-1", store, WorkQueue(store), handler, None, tries=0)
+        SelfRetryingWorker("worker-1", store, WorkQueue(), handler, None, tries=0)
 
 
 # --- reading errors, and flipping coins -----------------------------------------------------

@@ -88,9 +88,13 @@ def test_policy_factories_refuse_bad_arguments(factory, arg, error):
 
 
 def test_fail_by_type_needs_type_names():
-    with pytest.raises(ValueError, match="one or more non-empty type names"):
+    with pytest.raises(ValueError, match="one or more job type names"):
         fail_by_type()
-    with pytest.raises(TypeError, match="callables taking a job"):
+    with pytest.raises(TypeError, match="job type must be a str, got int"):
+        fail_by_type("email", 3)
+    with pytest.raises(ValueError, match="job type must not be empty"):
+        fail_by_type("")
+    with pytest.raises(TypeError, match="each policy must be callable with a job, got str"):
         combine("email")
 
 
@@ -102,8 +106,12 @@ def test_simulated_work_raises_the_policy_message():
 
 
 def test_simulated_work_refuses_bad_arguments():
-    with pytest.raises(ValueError, match="seconds must be a number >= 0"):
+    with pytest.raises(ValueError, match="seconds must be a number from 0 to 3600"):
         simulated_work(-1)
+    with pytest.raises(ValueError, match="seconds must be a number from 0 to 3600"):
+        simulated_work(float("inf"))
+    with pytest.raises(TypeError, match="seconds must be a number, got str"):
+        simulated_work("1")
     with pytest.raises(TypeError, match="failure policy"):
         simulated_work(fail="email")
 

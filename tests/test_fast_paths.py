@@ -19,6 +19,7 @@ from jobqueue_lab import (
 )
 from jobqueue_lab.checks import find_violations
 from jobqueue_lab.sweeper import MIN_PAUSE, Sweeper
+from tests.support import wait_for
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
@@ -38,12 +39,20 @@ def test_pending_ids_puts_the_longest_waiting_first():
     assert store.pending_ids(limit=0) == []
 
 
-@pytest.mark.parametrize("limit", [-1, 1.5, True, "3"])
-def test_pending_ids_refuses_a_bad_limit_and_changes_nothing(limit):
+@pytest.mark.parametrize(
+    ("limit", "error", "message"),
+    [
+        (-1, ValueError, "limit must be an int >= 0, got -1"),
+        (1.5, TypeError, "limit must be an int, got float"),
+        (True, TypeError, "limit must be an int, got bool"),
+        ("3", TypeError, "limit must be an int, got str"),
+    ],
+)
+def test_pending_ids_refuses_a_bad_limit_and_changes_nothing(limit, error, message):
     store = InMemoryJobStore()
     store.create_job("t")
     before = store.transitions()
-    with pytest.raises(ValueError, match="limit must be None or an int >= 0"):
+    with pytest.raises(error, match=message):
         store.pending_ids(limit=limit)
     assert store.transitions() == before
 
@@ -90,9 +99,16 @@ def test_a_sweep_offers_at_most_its_batch_of_pending_jobs():
     assert offered == ids[:2]
 
 
-@pytest.mark.parametrize("batch", [0, -3, 2.0, True])
-def test_a_bad_batch_is_refused(batch):
-    with pytest.raises(ValueError, match="sweeper batch must be None or an int >= 1"):
+@pytest.mark.parametrize(
+    ("batch", "error", "message"),
+    [
+        (-3, ValueError, "limit must be an int >= 0, got -3"),
+        (2.0, TypeError, "limit must be an int, got float"),
+        (True, TypeError, "limit must be an int, got bool"),
+    ],
+)
+def test_a_bad_batch_is_refused(batch, error, message):
+    with pytest.raises(error, match=message):
         Sweeper(InMemoryJobStore(), lambda job_id: True, batch=batch)
 
 
@@ -119,39 +135,54 @@ def test_a_sweeper_with_interval_zero_still_pauses_between_sweeps():
     assert stop.timeouts == [MIN_PAUSE] * 3
 
 
-def test_a_full_queue_tops_itself_up_with_the_longest_waiting_jobs():
-    store = InMemoryJobStore()
-    queue = WorkQueue(store, capacity=4)
-    ids = [store.create_job("t").id for _ in range(10)]
+def test_a_queue_that_turned_ids_away_asks_for_more_once_half_empty():
+    queue = WorkQueue(capacity=4)
+    ids = [f"job-{n}" for n in range(10)]
     assert [queue.put(job_id) for job_id in ids] == [True] * 4 + [False] * 6
-    for _ in range(2):
-        job_id = queue.take()
-        store.claim_job(job_id)
-        queue.done_claiming(job_id)
-    assert len(queue) == 4, "half empty, so the queue topped itself up"
-    assert [queue.take() for _ in range(4)] == ids[2:6]
+    queue.done_claiming(queue.take())
+    assert not queue.wants_more.is_set(), "three of four still queued"
+    queue.done_claiming(queue.take())
+    assert queue.wants_more.is_set(), "half empty after turning ids away"
 
 
-def test_a_queue_that_never_refused_does_not_top_up():
-    store = InMemoryJobStore()
-    queue = WorkQueue(store, capacity=4)
-    queued = store.create_job("t").id
-    queue.put(queued)
-    left_alone = store.create_job("t").id
-    assert queue.take() == queued
-    store.claim_job(queued)
-    queue.done_claiming(queued)
+def test_a_queue_that_never_turned_an_id_away_asks_for_nothing():
+    queue = WorkQueue(capacity=4)
+    queue.put("job-1")
+    queue.done_claiming(queue.take())
     assert len(queue) == 0
-    assert store.get_job(left_alone).status is PENDING, "left for the sweeper"
+    assert not queue.wants_more.is_set()
 
 
-def test_a_burst_bigger_than_the_queue_needs_no_sweep():
+def test_the_sweeper_refills_a_half_empty_queue_without_waiting_for_its_interval():
+    store = InMemoryJobStore()
+    ids = [store.create_job("t").id for _ in range(10)]
+    queue = WorkQueue(capacity=4)
+    stop = threading.Event()
+    sweeper = Sweeper(
+        store, queue.put, interval=3600, stop=stop, batch=5, wake=queue.wants_more
+    )
+    assert sweeper.sweep_once().enqueued == tuple(ids[:4])
+    sweeper.start()
+    try:
+        for _ in range(2):
+            job_id = queue.take()
+            store.claim_job(job_id)
+            queue.done_claiming(job_id)
+        assert wait_for(lambda: sweeper.sweeps == 2), "woken by the queue, not by the clock"
+        assert [queue.take() for _ in range(4)] == ids[2:6]
+    finally:
+        stop.set()
+        queue.wake(0)
+        sweeper.join(timeout=10)
+
+
+def test_a_burst_bigger_than_the_queue_flows_at_the_workers_pace():
     with WorkerPool(workers=2, queue_capacity=5, sweeper_interval=3600) as pool:
         for _ in range(200):
             pool.submit("t")
         assert pool.wait(timeout=60)
-    assert pool.sweeper.sweeps == 0
     assert pool.store.counts()[COMPLETED] == 200
+    assert pool.store.transitions()[-1].to_status is COMPLETED
 
 
 @pytest.mark.stress

@@ -73,7 +73,7 @@ def test_the_callers_payload_dict_is_copied():
         (("t", {1: "x"}), {}, TypeError, "JSON object keys must be str"),
         (("t", {"x": {"y": [1, {2, 3}]}}), {}, TypeError, r"payload\['x'\]\['y'\]\[1\] is a set"),
         (("t", {"x": float("nan")}), {}, ValueError, "JSON cannot represent"),
-        (("t",), {"max_retries": 0}, ValueError, "max_retries must be at least 1"),
+        (("t",), {"max_retries": 0}, ValueError, "max_retries must be an int >= 1, got 0"),
         (("t",), {"max_retries": True}, TypeError, "max_retries must be an int, got bool"),
         (("t",), {"max_retries": 2.0}, TypeError, "max_retries must be an int, got float"),
     ],

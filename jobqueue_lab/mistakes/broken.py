@@ -186,7 +186,6 @@ class MutatingWorker(threading.Thread):
         self._race_window(job)
         job.status = PROCESSING
         job.attempts += 1
-        self.jobs_run += 1
         try:
             self._handler(job)
         except Exception as exc:
@@ -482,7 +481,6 @@ class ForgetfulWorker(Worker):
     """
 
     def process(self, job: Job) -> None:
-        self.jobs_run += 1
         try:
             self._handler(job)
         except Exception:
@@ -508,7 +506,6 @@ class SelfRetryingWorker(Worker):
         self.tries = tries
 
     def process(self, job: Job) -> None:
-        self.jobs_run += 1
         for _ in range(self.tries):
             try:
                 self._handler(job)

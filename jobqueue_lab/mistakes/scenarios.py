@@ -198,7 +198,7 @@ def _read_until_failed(read: Callable[[], Job], timeout: float) -> Job:
 
 def _real_worker(name: str, store: InMemoryJobStore, handler: Handler) -> Worker:
     """A real ``Worker``, to call ``process`` on directly with a job already claimed."""
-    return Worker(name, store, WorkQueue(store), handler, threading.Event())
+    return Worker(name, store, WorkQueue(), handler, threading.Event())
 
 
 def _work_off(
@@ -211,7 +211,7 @@ def _work_off(
 ) -> None:
     """Put ``job_ids`` on a real ``WorkQueue`` and run one worker's real loop until it is empty."""
     job_ids = list(job_ids)
-    work = WorkQueue(store, capacity=max(len(job_ids), 1))
+    work = WorkQueue(capacity=max(len(job_ids), 1))
     for job_id in job_ids:
         work.put(job_id)
     work.wake(1)
