@@ -42,12 +42,9 @@ def describe_failure(exc: BaseException) -> str:
     """
     name = type(exc).__name__
     try:
-        message = str(exc)
-    except Exception as broken:
+        message = str(exc).strip()
+    except Exception as broken:  # str() raises TypeError too when __str__ returns a non-str
         return f"{name}: <message unavailable: {type(broken).__name__} in __str__>"
-    if not isinstance(message, str):
-        return f"{name}: <message unavailable: __str__ returned {type(message).__name__}>"
-    message = message.strip()
     return f"{name}: {message}" if message else name
 
 
