@@ -41,28 +41,37 @@ def table(rows: Sequence[Row]) -> str:
 
 def breakdown_table(found: Breakdown) -> str:
     """Microseconds per no-op job, step by step, for a reader to see what each part costs."""
-    ours, honest, whole, switches = found.ours, found.honest, found.whole, found.switches
+    ours, honest = found.ours, found.honest
+    names = ("pool", "honest", "executor")
+    one = [found.one_worker[name] for name in names]
+    four = [found.four_workers[name] for name in names]
+    bookkeeping = [ours.total, honest.total, 0.0]
     lines = [
-        ("create (one thread, nothing else running)", ours.create, honest.create, None),
-        ("claim", ours.claim, honest.claim, None),
-        ("complete", ours.complete, honest.complete, None),
-        ("bookkeeping in all", ours.total, honest.total, 0.0),
-        ("a whole job, 1 worker thread", whole["pool"], whole["honest"], whole["executor"]),
+        ("create, one thread, nothing else running", ours.create, honest.create, None),
+        ("claim, the same", ours.claim, honest.claim, None),
+        ("complete, the same", ours.complete, honest.complete, None),
+        ("bookkeeping in all", *bookkeeping),
+        ("a whole job, 1 worker thread (wall time / jobs)", *one),
+        ("a whole job, 4 worker threads (wall time / jobs)", *four),
         (
-            "the rest: queue, handler call, threads handing over",
-            whole["pool"] - ours.total,
-            whole["honest"] - honest.total,
-            whole["executor"],
+            "beyond the bookkeeping, 4 worker threads: queue, handler, threads waiting",
+            *(whole - kept for whole, kept in zip(four, bookkeeping)),
         ),
     ]
     cells = [[step, *(_micros(value) for value in values)] for step, *values in lines]
-    cells.append(
-        [
-            "thread switches per job, 1 worker thread",
-            *(f"{switches[name]:.2f}" for name in ("pool", "honest", "executor")),
-        ]
-    )
+    for label, switches in (
+        ("1 worker thread", found.switches_one),
+        ("4 worker threads", found.switches_four),
+    ):
+        cells.append([f"thread switches per job, {label}", *(f"{switches[n]:.2f}" for n in names)])
     return markdown(("µs per no-op job", "WorkerPool", "honest executor", "bare executor"), cells)
+
+
+def ingredients_table(found: Breakdown) -> str:
+    """Nanoseconds per call of the plain-Python operations the steps are made of."""
+    return markdown(
+        ("one call of", "ns"), [(name, f"{ns:,.0f}") for name, ns in found.ingredients.items()]
+    )
 
 
 def _micros(value: float | None) -> str:

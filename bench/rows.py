@@ -72,9 +72,10 @@ def _throughput_row(
     )
 
 
-def noop_rows(children: Children, sizes: Sizes) -> list[Row]:
+def noop_runs(children: Children, sizes: Sizes) -> dict[str, list[Measured]]:
+    """No-op runs of the pool and its three peers, with 4 worker threads each."""
     jobs = {"jobs": sizes.noop_jobs}
-    runs = _measured(
+    return _measured(
         interleaved(
             children,
             [
@@ -86,6 +87,9 @@ def noop_rows(children: Children, sizes: Sizes) -> list[Row]:
             sizes.repeats,
         )
     )
+
+
+def noop_rows(runs: dict[str, list[Measured]], sizes: Sizes) -> list[Row]:
     what = f"no-op, {sizes.noop_jobs:,} jobs: WorkerPool(4) vs"
     pool = runs["pool"]
     return [
@@ -252,16 +256,23 @@ def notebook_rows(children: Children, folder: Path | None) -> list[Row]:
 
 @dataclass(frozen=True)
 class Breakdown:
-    """Microseconds per no-op job: each bookkeeping step alone, then a whole job with one
-    worker thread, for the pool, the honest executor and the bare executor."""
+    """Microseconds per no-op job: each bookkeeping step alone, then a whole job with one and
+    with four worker threads, for the pool, the honest executor and the bare executor."""
 
     ours: StepTimes
     honest: StepTimes
-    whole: dict[str, float]
-    switches: dict[str, float]
+    one_worker: dict[str, float]
+    four_workers: dict[str, float]
+    switches_one: dict[str, float]
+    switches_four: dict[str, float]
+    ingredients: dict[str, float]
 
 
-def breakdown(children: Children, sizes: Sizes) -> Breakdown:
+def breakdown(
+    children: Children, sizes: Sizes, four_workers: dict[str, list[Measured]]
+) -> Breakdown:
+    """The steps and the one-worker runs are measured here; the four-worker runs are the
+    no-op rows' own, so the breakdown and the table agree."""
     step_jobs = {"jobs": sizes.step_jobs}
     steps = interleaved(
         children,
@@ -272,7 +283,7 @@ def breakdown(children: Children, sizes: Sizes) -> Breakdown:
         sizes.repeats,
     )
     one_worker = {"jobs": sizes.noop_jobs, "workers": 1}
-    whole = _measured(
+    single = _measured(
         interleaved(
             children,
             [
@@ -286,9 +297,20 @@ def breakdown(children: Children, sizes: Sizes) -> Breakdown:
     return Breakdown(
         _median_steps(steps["ours"]),
         _median_steps(steps["honest"]),
-        {name: median([1e6 / run.per_second for run in runs]) for name, runs in whole.items()},
-        {name: median([run.switches_each for run in runs]) for name, runs in whole.items()},
+        _micros_per_job(single),
+        _micros_per_job(four_workers),
+        _switches_per_job(single),
+        _switches_per_job(four_workers),
+        children.run("ingredients", "nanoseconds", calls=sizes.ingredient_calls),
     )
+
+
+def _micros_per_job(runs: dict[str, list[Measured]]) -> dict[str, float]:
+    return {name: median([1e6 / run.per_second for run in got]) for name, got in runs.items()}
+
+
+def _switches_per_job(runs: dict[str, list[Measured]]) -> dict[str, float]:
+    return {name: median([run.switches_each for run in got]) for name, got in runs.items()}
 
 
 def _median_steps(runs: list[dict[str, float]]) -> StepTimes:

@@ -9,6 +9,7 @@ ratios taken within one repeat. Progress goes to stderr, the tables to stdout.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -17,6 +18,7 @@ from pathlib import Path
 from . import report, rows
 from .lean import Children
 from .sizes import FULL, QUICK, Sizes
+from .timing import Measured
 
 COURSE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TABLE_STEPS = ("noop", "failure", "store", "scaling", "memory", "dashboard", "notebooks")
@@ -24,10 +26,14 @@ STEPS = (*TABLE_STEPS, "breakdown")
 
 
 def table_step(
-    name: str, children: Children, sizes: Sizes, folder: Path | None
+    name: str,
+    children: Children,
+    sizes: Sizes,
+    folder: Path | None,
+    noop_runs: Callable[[], dict[str, list[Measured]]],
 ) -> Callable[[], list[rows.Row]]:
     return {
-        "noop": lambda: rows.noop_rows(children, sizes),
+        "noop": lambda: rows.noop_rows(noop_runs(), sizes),
         "failure": lambda: rows.failure_path_rows(children, sizes),
         "store": lambda: rows.store_rows(children, sizes),
         "scaling": lambda: rows.scaling_rows(children, sizes),
@@ -63,16 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     load = report.load()
     children = Children()
+    # The no-op runs feed both the table and the breakdown: measured once, when first needed.
+    noop_runs = functools.cache(lambda: rows.noop_runs(children, sizes))
 
     table_rows: list[rows.Row] = []
     for name in TABLE_STEPS:
         if name in wanted:
             print(f"measuring {name} ...", file=sys.stderr, flush=True)
-            table_rows.extend(table_step(name, children, sizes, folder)())
+            table_rows.extend(table_step(name, children, sizes, folder, noop_runs)())
     found = None
     if "breakdown" in wanted:
         print("measuring breakdown ...", file=sys.stderr, flush=True)
-        found = rows.breakdown(children, sizes)
+        found = rows.breakdown(children, sizes, noop_runs())
 
     kind = "quick run (sizes too small for conclusions)" if args.quick else "full run"
     print(f"jobqueue_lab benchmarks, {started}, {kind}")
@@ -89,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     if found is not None:
         print("\nwhere the time goes per no-op job (medians, µs):\n")
         print(report.breakdown_table(found))
+        print("\nwhat the ingredients cost, one call at a time (fastest of 5, ns):\n")
+        print(report.ingredients_table(found))
     return 0
 
 

@@ -18,6 +18,7 @@ class Sizes:
     memory_jobs: int
     scaling_samples: int
     step_jobs: int
+    ingredient_calls: int
     repeats: int
 
 
@@ -31,6 +32,7 @@ FULL = Sizes(
     memory_jobs=1_000_000,
     scaling_samples=30,
     step_jobs=20_000,
+    ingredient_calls=200_000,
     repeats=5,
 )
 QUICK = Sizes(
@@ -43,5 +45,6 @@ QUICK = Sizes(
     memory_jobs=10_000,
     scaling_samples=3,
     step_jobs=200,
+    ingredient_calls=2_000,
     repeats=2,
 )

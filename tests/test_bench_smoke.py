@@ -55,13 +55,17 @@ EXPECTED_ROWS = {
 }
 
 BREAKDOWN_ROWS = [
-    "create (one thread, nothing else running)",
-    "claim",
-    "complete",
+    "create, one thread, nothing else running",
+    "claim, the same",
+    "complete, the same",
     "bookkeeping in all",
-    "a whole job, 1 worker thread",
-    "the rest: queue, handler call, threads handing over",
+    "a whole job, 1 worker thread (wall time / jobs)",
+    "a whole job, 4 worker threads (wall time / jobs)",
+    "beyond the bookkeeping, 4 worker threads: queue, handler, threads waiting",
     "thread switches per job, 1 worker thread",
+    "thread switches per job, 4 worker threads",
+    "take and release a threading.Lock",
+    "build a frozen 8-field dataclass, by keyword",
 ]
 
 
@@ -109,8 +113,8 @@ def test_the_quick_run_says_where_the_time_goes(tmp_path):
     for step in BREAKDOWN_ROWS:
         assert step in rows, f"no breakdown row {step!r} in:\n{output}"
         for cell in rows[step]:
-            assert cell == "" or re.fullmatch(r"-?\d+\.\d+", cell), (step, cell)
-    assert all(rows["a whole job, 1 worker thread"]), rows
+            assert cell == "" or re.fullmatch(r"-?[\d,]+(\.\d+)?", cell), (step, cell)
+    assert all(rows["a whole job, 4 worker threads (wall time / jobs)"]), rows
 
 
 def test_each_notebook_gets_a_row_and_the_course_a_total(tmp_path):
