@@ -1,4 +1,7 @@
-"""Notebook time: seconds to run each course notebook from the top in a fresh kernel."""
+"""Notebook time: seconds to run one course notebook from the top in a fresh kernel.
+
+The kernel is a process of its own; the measuring process only drives it with nbclient.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +15,15 @@ from .timing import seconds
 NOTEBOOK_TIMEOUT = 600
 
 
-def course_notebooks(folder: Path) -> list[Path]:
-    """The notebooks directly in ``folder``, in course order (worked solutions live below it)."""
-    return sorted(folder.glob("*.ipynb"))
-
-
-def execution_seconds(path: Path) -> float:
+def execution_seconds(path: str) -> float:
     """Run every cell of one notebook in a new kernel, the notebook's folder as working
     directory, and return the wall-clock time (kernel start included)."""
-    notebook = nbformat.read(path, as_version=4)
+    notebook_path = Path(path)
+    notebook = nbformat.read(notebook_path, as_version=4)
     client = NotebookClient(
         notebook,
         timeout=NOTEBOOK_TIMEOUT,
         kernel_name="python3",
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(notebook_path.parent)}},
     )
     return seconds(client.execute)
