@@ -8,19 +8,21 @@ applies them under one lock; the sweeper retries failed jobs within the limit.
 import logging
 
 from .audit import Transition
+from .backoff import constant, exponential, no_delay
 from .contract import JobStore
 from .domain import (
     COMPLETED,
     FAILED,
     PENDING,
     PROCESSING,
+    RELEASE,
     TRANSITIONS,
     Job,
     JobStatus,
     can_transition,
     may_retry,
 )
-from .errors import InvalidTransition, JobNotFound, JobQueueError
+from .errors import InvalidTransition, JobNotFound, JobQueueError, PermanentFailure, StaleClaim
 from .failures import (
     SimulatedFailure,
     WorkInterrupted,
@@ -36,7 +38,7 @@ from .pool import WorkerPool
 from .store import InMemoryJobStore, sequential_ids
 from .sweeper import Sweeper, SweepReport
 from .work_queue import WorkQueue
-from .worker import Worker, describe_failure, stop_requested
+from .worker import Worker, describe_failure, heartbeat, heartbeat_interval, stop_requested
 
 # The library convention: log to whoever configures logging, never to a notebook cell by default.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -46,6 +48,7 @@ __all__ = [
     "FAILED",
     "PENDING",
     "PROCESSING",
+    "RELEASE",
     "TRANSITIONS",
     "InMemoryJobStore",
     "InvalidTransition",
@@ -54,7 +57,9 @@ __all__ = [
     "JobQueueError",
     "JobStatus",
     "JobStore",
+    "PermanentFailure",
     "SimulatedFailure",
+    "StaleClaim",
     "SweepReport",
     "Sweeper",
     "Transition",
@@ -64,13 +69,18 @@ __all__ = [
     "WorkerPool",
     "can_transition",
     "combine",
+    "constant",
     "describe_failure",
+    "exponential",
     "fail_by_type",
     "fail_every_nth_attempt",
     "fail_on_payload",
     "fail_until_attempt",
+    "heartbeat",
+    "heartbeat_interval",
     "may_retry",
     "never_fail",
+    "no_delay",
     "sequential_ids",
     "simulated_work",
     "stop_requested",

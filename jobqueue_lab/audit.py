@@ -17,7 +17,8 @@ class Transition:
     """One attempted change of one job.
 
     ``at`` is seconds since the store was made. ``from_status`` is ``None`` for the creation of
-    a job. ``detail`` is the error the change carried, or the reason it was refused.
+    a job. ``detail`` is the error the change carried, or the reason it was refused. ``claim``
+    is the claim the change was made under (see ``Job.claim``), when there was one.
     """
 
     at: float
@@ -27,6 +28,7 @@ class Transition:
     accepted: bool
     actor: str
     detail: str | None = None
+    claim: int | None = None
 
 
 _STATUS_BY_CODE: tuple[JobStatus | None, ...] = (None, *JobStatus)
@@ -52,6 +54,7 @@ class AuditLog:
         self._accepted = bytearray()
         self._actors: list[str] = []
         self._details: list[str | None] = []
+        self._claims = array("q")  # 0 for "no claim": claims count from 1
 
     def __len__(self) -> int:
         return len(self._job_ids)
@@ -65,6 +68,7 @@ class AuditLog:
         accepted: bool,
         actor: str,
         detail: str | None = None,
+        claim: int | None = None,
     ) -> None:
         """Append one entry that happened at clock time ``at``."""
         since_start = at - self._started
@@ -79,6 +83,7 @@ class AuditLog:
         self._accepted.append(accepted)
         self._actors.append(actor)
         self._details.append(detail)
+        self._claims.append(claim or 0)
 
     def rows(self, start: int = 0) -> tuple:
         """The raw columns from entry ``start`` on: cheap to take while the store is locked."""
@@ -90,6 +95,7 @@ class AuditLog:
             self._accepted[start:],
             self._actors[start:],
             self._details[start:],
+            self._claims[start:],
         )
 
 
@@ -97,6 +103,8 @@ def as_transitions(rows: tuple) -> list[Transition]:
     """Turn columns taken with ``AuditLog.rows`` into ``Transition`` records."""
     status = _STATUS_BY_CODE
     return [
-        Transition(at, job_id, status[from_code], status[to_code], bool(ok), actor, detail)
-        for at, job_id, from_code, to_code, ok, actor, detail in zip(*rows)
+        Transition(
+            at, job_id, status[from_code], status[to_code], bool(ok), actor, detail, claim or None
+        )
+        for at, job_id, from_code, to_code, ok, actor, detail, claim in zip(*rows)
     ]

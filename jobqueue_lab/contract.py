@@ -30,7 +30,13 @@ class JobStore(Protocol):
       transition table forbids raises ``InvalidTransition``.
     * **Everything is audited.** Each accepted or refused write appends one ``Transition``.
     * ``actor`` names who asked, for the audit log; ``None`` means the calling thread.
+    * **Claims are leases, and fenced.** Each claim of a job gets the next claim number (never
+      repeated) and a lease of ``lease_seconds``. Only the current claim may report an
+      outcome, renew or release; any other raises ``StaleClaim`` and is audited.
+    * Times (leases, ``retry_at``, ``now()``) are in the store's clock.
     """
+
+    lease_seconds: float
 
     def create_job(
         self,
@@ -44,10 +50,19 @@ class JobStore(Protocol):
         dict) is copied and frozen, so later changes to the caller's dict change nothing."""
         ...
 
-    def claim_job(self, job_id: str, *, actor: str | None = None) -> Job | None:
-        """Move one pending job to processing and count the attempt, as one step. Returns
-        ``None`` (and audits the refusal) when the job is not pending: of many callers racing
-        for one job, exactly one gets it."""
+    def claim_job(
+        self, job_id: str, *, actor: str | None = None, lease_seconds: float | None = None
+    ) -> Job | None:
+        """Move one pending job to processing, count the attempt, take the next claim number
+        and grant a lease, as one step. Returns ``None`` (and audits the refusal) when the job
+        is not pending: of many callers racing for one job, exactly one gets it."""
+        ...
+
+    def claim_next(
+        self, *, actor: str | None = None, lease_seconds: float | None = None
+    ) -> Job | None:
+        """Claim the pending job that has waited longest, as ``claim_job`` does, or return
+        ``None`` when no job is pending. Workers that share no queue use this."""
         ...
 
     def update_status(
@@ -56,16 +71,45 @@ class JobStore(Protocol):
         status: JobStatus | str,
         last_error: str | None = None,
         *,
+        claim: int | None = None,
+        permanent: bool = False,
         actor: str | None = None,
     ) -> Job:
         """Apply a worker's signal: status and error set together, checked against the
         transition table. Failing needs a non-empty ``last_error``; other moves take none.
-        Back to pending only while ``may_retry`` allows."""
+        Back to pending only while ``may_retry`` allows. With ``claim``, the report is refused
+        (``StaleClaim``) unless that claim holds the job. ``permanent`` fails it for good.
+        A failure that may be retried gets ``retry_at`` from the store's backoff policy."""
         ...
 
     def retry_failed_jobs(self, *, actor: str | None = None) -> list[Job]:
-        """Move every failed job that may retry back to pending, in creation order, and
-        return them. Each keeps its ``last_error`` for whoever looks later."""
+        """Move every failed job that may retry and is due (``retry_at`` passed) back to
+        pending, in creation order, and return them. Each keeps its ``last_error``."""
+        ...
+
+    def renew_lease(
+        self,
+        job_id: str,
+        claim: int,
+        *,
+        actor: str | None = None,
+        lease_seconds: float | None = None,
+    ) -> Job:
+        """A heartbeat: the lease of ``claim`` runs ``lease_seconds`` from now."""
+        ...
+
+    def release_job(self, job_id: str, claim: int, *, actor: str | None = None) -> Job:
+        """The recovery move: the claim holder gives the job back to pending, and the attempt
+        it had started is not counted."""
+        ...
+
+    def recover_expired_leases(self, *, actor: str | None = None) -> list[Job]:
+        """Fail every processing job whose lease ran out, saying so in ``last_error`` and
+        counting the attempt; return them in creation order."""
+        ...
+
+    def requeue(self, job_id: str, *, actor: str | None = None) -> Job:
+        """Give a dead job (failed for good) a fresh budget of attempts, back in pending."""
         ...
 
     def get_job(self, job_id: str) -> Job:
@@ -80,6 +124,10 @@ class JobStore(Protocol):
         """Failed jobs in creation order, each with its ``last_error``."""
         ...
 
+    def get_dead_jobs(self) -> list[Job]:
+        """The dead-letter view: failed jobs that will never be retried, in creation order."""
+        ...
+
     def pending_ids(self, limit: int | None = None) -> list[str]:
         """Ids of pending jobs, longest waiting first, at most ``limit``; costs what it
         returns, so a sweeper may ask often."""
@@ -91,6 +139,10 @@ class JobStore(Protocol):
 
     def transitions(self, start: int = 0) -> list[Transition]:
         """The audit log from entry ``start`` on, oldest first."""
+        ...
+
+    def now(self) -> float:
+        """The store's clock."""
         ...
 
     def all_settled(self) -> bool:

@@ -48,16 +48,30 @@ TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = MappingProxyType(
 ``completed`` is final. ``failed`` may go back to ``pending``, and only the retry step does that.
 """
 
+RELEASE: tuple[JobStatus, JobStatus] = (PROCESSING, PENDING)
+"""The one recovery move outside the table: a worker that stops gives its job back.
 
-def can_transition(from_status: JobStatus, to_status: JobStatus) -> bool:
-    """Return True when the table allows a job to move from ``from_status`` to ``to_status``."""
+Only the worker holding the job's current claim may make it, and the attempt it had started is
+not counted. The four moves above are the whole life of a job; this one exists so that shutting
+a worker down never fails a job that did nothing wrong (notebook 08).
+"""
+
+
+def can_transition(
+    from_status: JobStatus, to_status: JobStatus, *, releasing: bool = False
+) -> bool:
+    """Return True when the table allows a job to move from ``from_status`` to ``to_status``;
+    with ``releasing=True``, the release move is allowed too."""
+    if releasing and (from_status, to_status) == RELEASE:
+        return True
     return to_status in TRANSITIONS.get(from_status, frozenset())
 
 
-def may_retry(status: JobStatus, attempts: int, max_retries: int) -> bool:
+def may_retry(status: JobStatus, attempts: int, max_retries: int, permanent: bool = False) -> bool:
     """The retry rule, the one place it is written: a failed job may run again while it has
-    attempts left. The store, the sweeper, the checker and the tables all ask this function."""
-    return status is FAILED and attempts < max_retries
+    attempts left, unless its failure was permanent. The store, the sweeper, the checker and the
+    tables all ask this function."""
+    return status is FAILED and not permanent and attempts < max_retries
 
 
 def parse_status(status: JobStatus | str) -> JobStatus:
@@ -108,6 +122,13 @@ class Job:
     ``last_error`` is ``None`` when there is no error to report. An empty string is never used,
     because "no error" and "an error with no words" must not look alike.
     ``max_retries`` is the most attempts the job may have in total: 3 means at most 3 runs.
+
+    The last five fields are about claims (notebook 08). ``claim`` numbers the job's claims, 1,
+    2, 3, ..., and never repeats: a worker reports with the claim it holds, and a report from
+    any other claim is refused. ``claimed_by`` names the worker of the latest claim, and
+    ``lease_expires_at`` is when the job counts as lost unless that worker sends a heartbeat.
+    ``retry_at`` is the earliest time a failed job may be retried; ``permanent`` marks a failure
+    that must never be retried. Times are in the store's clock, and are left out of the repr.
     """
 
     id: str
@@ -118,16 +139,27 @@ class Job:
     attempts: int = 0
     last_error: str | None = None
     created_at: datetime | None = field(default=None, repr=False)
+    claim: int = 0
+    claimed_by: str | None = field(default=None, repr=False)
+    lease_expires_at: float | None = field(default=None, repr=False)
+    retry_at: float | None = field(default=None, repr=False)
+    permanent: bool = field(default=False, repr=False)
 
     @property
     def can_retry(self) -> bool:
-        """True when the job has failed and has attempts left (see ``may_retry``)."""
-        return may_retry(self.status, self.attempts, self.max_retries)
+        """True when the job has failed and may run again (see ``may_retry``)."""
+        return may_retry(self.status, self.attempts, self.max_retries, self.permanent)
+
+    @property
+    def is_dead(self) -> bool:
+        """True when the job failed for good: permanently, or with no attempts left. Such jobs
+        make up the dead-letter view; only a deliberate ``requeue`` brings one back."""
+        return self.status is FAILED and not self.can_retry
 
     @property
     def is_settled(self) -> bool:
         """True when nothing more will happen to the job: completed, or failed for good."""
-        return self.status is COMPLETED or (self.status is FAILED and not self.can_retry)
+        return self.status is COMPLETED or self.is_dead
 
     def payload_json(self) -> str:
         """The payload as canonical JSON text (sorted keys), handy for matching and display."""

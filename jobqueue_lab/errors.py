@@ -1,4 +1,5 @@
-"""The errors the store raises. Each one carries the facts a caller needs to react."""
+"""The errors of the package: what the store raises, each with the facts a caller needs to react,
+and the one a handler raises to say that retrying cannot help."""
 
 from __future__ import annotations
 
@@ -35,3 +36,50 @@ class InvalidTransition(JobQueueError, ValueError):
             f"job {self.job_id!r} cannot move from {self.from_status.value!r} to "
             f"{self.to_status.value!r}: from {self.from_status.value!r} it may move to {allowed}"
         )
+
+
+class StaleClaim(InvalidTransition):
+    """A report came from a claim that no longer holds the job, so the store refused it.
+
+    This is fencing: every claim of a job has its own number, and only the current one may
+    report, renew or release. A worker whose lease ran out and who reports late (a "zombie")
+    is told so, and the attempt that replaced it keeps its result.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        from_status: JobStatus,
+        to_status: JobStatus,
+        stale_claim: int,
+        current_claim: int,
+    ) -> None:
+        super().__init__(job_id, from_status, to_status)
+        self.args = (job_id, from_status, to_status, stale_claim, current_claim)
+        self.stale_claim = stale_claim
+        self.current_claim = current_claim
+
+    def __str__(self) -> str:
+        return f"job {self.job_id!r}: {stale_claim_reason(self)}"
+
+
+_ASKED = {
+    JobStatus.COMPLETED: "reported completed",
+    JobStatus.FAILED: "reported failed",
+    JobStatus.PROCESSING: "asked to renew its lease",
+    JobStatus.PENDING: "asked to release the job",
+}
+
+
+def stale_claim_reason(error: StaleClaim) -> str:
+    """Why a stale claim was refused, in the words the audit log keeps."""
+    if error.from_status is JobStatus.PROCESSING:
+        holder = f"claim {error.current_claim} holds the job"
+    else:
+        holder = f"the job is {error.from_status.value} now"
+    return f"claim {error.stale_claim} {_ASKED[error.to_status]} after losing the job; {holder}"
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler when retrying cannot help (a malformed payload, a refused card):
+    the job fails for good at once, whatever attempts it has left."""

@@ -11,12 +11,13 @@ they are (``FailByType(types=('email',), ...)``), which keeps notebook output re
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .domain import Job
 from .validation import check_callable, check_int, check_number, check_text
-from .worker import stop_requested
+from .worker import heartbeat, heartbeat_interval, stop_requested
 
 FailurePolicy = Callable[[Job], "str | None"]
 
@@ -133,20 +134,32 @@ def combine(*policies: FailurePolicy) -> FirstFailure:
 class SimulatedWork:
     """A job handler that takes ``seconds`` of pretend work, then fails if ``fail`` says so.
 
-    The wait ends early when the worker's pool is stopping; the handler then raises
-    ``WorkInterrupted`` so the worker records the attempt as failed with that reason, rather
-    than leaving the job in processing.
+    While it works it sends heartbeats, as a real long job should, so its lease never runs out.
+    The wait ends early when the worker's pool is stopping, or when a heartbeat finds the job
+    lost; the handler then raises ``WorkInterrupted`` instead of finishing.
     """
 
     seconds: float = 0.0
     fail: FailurePolicy | None = None
 
     def __call__(self, job: Job) -> None:
-        if self.seconds > 0 and stop_requested().wait(self.seconds):
-            raise WorkInterrupted("stopped before the work finished: the worker pool shut down")
+        self._work(self.seconds)
         message = self.fail(job) if self.fail is not None else None
         if message is not None:
             raise SimulatedFailure(message)
+
+    @staticmethod
+    def _work(seconds: float) -> None:
+        if seconds <= 0:
+            return
+        stop = stop_requested()
+        beat = heartbeat_interval() or seconds
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if stop.wait(min(left, beat)):
+                raise WorkInterrupted("stopped before the work finished: the worker pool shut down")
+            if not heartbeat():
+                raise WorkInterrupted("lost the job: its lease ran out and another claim holds it")
 
 
 def simulated_work(seconds: float = 0.0, fail: FailurePolicy | None = None) -> SimulatedWork:

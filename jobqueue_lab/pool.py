@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -11,11 +12,14 @@ from typing import Any
 from .contract import JobStore
 from .domain import PENDING, Job
 from .failures import simulated_work
-from .store import InMemoryJobStore
+from .store import MAX_LEASE, InMemoryJobStore
 from .sweeper import Sweeper
-from .validation import check_callable, check_int, check_timeout
+from .validation import check_callable, check_int, check_number, check_timeout
 from .work_queue import WorkQueue
 from .worker import Handler, Worker
+
+STOP_TIMEOUT = 3.0
+"""How long ``WorkerPool.stop()`` waits for handlers to finish before it returns anyway."""
 
 
 class WorkerPool:
@@ -45,11 +49,16 @@ class WorkerPool:
         handler: Handler | None = None,
         sweeper_interval: float = 0.05,
         queue_capacity: int = 100,
+        lease_seconds: float | None = None,
     ) -> None:
         check_int(workers, "workers", minimum=1)
         if handler is not None:
             check_callable(handler, "handler", "with a job")
         self.store = InMemoryJobStore() if store is None else _checked_store(store)
+        if lease_seconds is not None:
+            lease_seconds = check_number(
+                lease_seconds, "lease_seconds", minimum=0.001, maximum=MAX_LEASE
+            )
         self.queue = WorkQueue(queue_capacity)
         self._offer = _offer_pending_jobs(self.store, self.queue)
         self._stopping = threading.Event()
@@ -65,7 +74,14 @@ class WorkerPool:
         )
         handler = handler or simulated_work()
         self.workers = [
-            self.worker_class(f"worker-{n}", self.store, self.queue, handler, self._stopping)
+            self.worker_class(
+                f"worker-{n}",
+                self.store,
+                self.queue,
+                handler,
+                self._stopping,
+                lease_seconds=lease_seconds,
+            )
             for n in range(1, workers + 1)
         ]
         self._started = False
@@ -101,20 +117,24 @@ class WorkerPool:
         ``None`` or ``math.inf`` waits as long as it takes."""
         return self.store.wait_until_settled(check_timeout(timeout))
 
-    def stop(self) -> None:
-        """Stop the sweeper and the workers, and wait for them.
+    def stop(self, timeout: float | None = STOP_TIMEOUT) -> bool:
+        """Stop the sweeper and the workers; wait for them at most ``timeout`` seconds.
 
-        Work in progress is asked to end early; a job cut short is recorded as failed with the
-        reason, so nothing is left in processing. Queued jobs stay pending for a later run.
+        Work in progress is asked to end early (``stop_requested()``), and a job whose handler
+        ends early is released back to pending without spending its attempt. Queued jobs stay
+        pending for a later run. Returns False if a handler ignored the stop and is still
+        running: its job is left to its lease, and whatever it reports later is fenced off.
         """
+        timeout = check_timeout(timeout)
         with self._lifecycle:
             self._stopped = True
             _signal_stop(self._stopping, self.queue, len(self.workers))
             if not self._started:
-                return
-        self.sweeper.join()
-        for worker in self.workers:
-            worker.join()
+                return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in [self.sweeper, *self.workers]:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in [self.sweeper, *self.workers])
 
     def __enter__(self) -> WorkerPool:
         return self.start()

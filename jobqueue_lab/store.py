@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .audit import AuditLog, Transition, as_transitions
+from .backoff import MAX_DELAY, BackoffPolicy, no_delay
 from .domain import (
     COMPLETED,
     EMPTY_PAYLOAD,
@@ -29,7 +30,7 @@ from .domain import (
     can_transition,
     parse_status,
 )
-from .errors import InvalidTransition, JobNotFound
+from .errors import InvalidTransition, JobNotFound, StaleClaim, stale_claim_reason
 from .validation import (
     check_actor,
     check_callable,
@@ -37,9 +38,13 @@ from .validation import (
     check_job_type,
     check_limit,
     check_max_retries,
+    check_number,
     check_timeout,
     checked_payload,
 )
+
+MAX_LEASE = 86_400.0
+"""The longest lease accepted, in seconds: a day."""
 
 
 def sequential_ids(prefix: str = "job-", width: int = 3) -> Callable[[], str]:
@@ -51,11 +56,15 @@ def sequential_ids(prefix: str = "job-", width: int = 3) -> Callable[[], str]:
 class InMemoryJobStore:
     """A thread-safe store of jobs, guarded by a single lock.
 
-    Reads return immutable ``Job`` snapshots. Writes go through four methods, each of which
-    validates and applies its change while holding the lock: ``create_job``, ``claim_job``,
-    ``update_status`` and ``retry_failed_jobs``.
+    Reads return immutable ``Job`` snapshots. Every write validates and applies its change
+    while holding the lock, or refuses and changes nothing but the audit log. The four writes
+    of the seed's state machine are ``create_job``, ``claim_job``, ``update_status`` and
+    ``retry_failed_jobs``; the rest handle workers that are lost, stopped or late (notebook 08).
 
-    ``id_factory`` and ``clock`` are called outside the lock, so they may even read the store.
+    ``lease_seconds`` is how long a claim lasts without a heartbeat. ``backoff`` says how long
+    a failed job waits before it may be retried (see ``backoff``; by default, not at all).
+    ``id_factory``, ``clock`` and ``backoff`` are called outside the lock, so they may even
+    read the store. ``clock`` gives the store's time, in seconds, for leases and the audit log.
 
     About ``max_retries``: here it is the most *attempts in total*, so ``max_retries=3`` means a
     job runs at most three times. Celery (``max_retries``), RQ (``Retry(max=...)``) and Huey
@@ -68,10 +77,15 @@ class InMemoryJobStore:
         *,
         id_factory: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        lease_seconds: float = 30.0,
+        backoff: BackoffPolicy | None = None,
     ) -> None:
         self._new_id = sequential_ids() if id_factory is None else id_factory
         check_callable(self._new_id, "id_factory", "with no arguments, returning a str")
         self._clock = check_callable(clock, "clock", "with no arguments, returning seconds")
+        self.lease_seconds = _checked_lease(lease_seconds)
+        self._backoff = no_delay() if backoff is None else backoff
+        check_callable(self._backoff, "backoff", "with a job, returning seconds")
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         # Per status: job id -> creation number, so filtered reads cost what they return,
@@ -79,11 +93,13 @@ class InMemoryJobStore:
         self._ids_by_status: dict[JobStatus, dict[str, int]] = {s: {} for s in JobStatus}
         # The failed jobs that may still be retried: the sweeper's to-do list.
         self._retryable: dict[str, int] = {}
+        # How long the current lease of each processing job was granted for.
+        self._lease_lengths: dict[str, float] = {}
         self._audit = AuditLog(started=self._now())
         self._settled = threading.Condition(self._lock)
         self._waiters = 0
 
-    # --- writing -------------------------------------------------------------------------
+    # --- the seed's four writes ----------------------------------------------------------
 
     def create_job(
         self,
@@ -109,9 +125,12 @@ class InMemoryJobStore:
             self._audit.record(at, job_id, None, PENDING, True, actor)
             return job
 
-    def claim_job(self, job_id: str, *, actor: str | None = None) -> Job | None:
-        """Move a pending job to processing and count the attempt, as one step; ``None`` when
-        it is not pending (someone else claimed it first, or it is finished)."""
+    def claim_job(
+        self, job_id: str, *, actor: str | None = None, lease_seconds: float | None = None
+    ) -> Job | None:
+        """Move a pending job to processing, count the attempt and grant a lease, as one step;
+        ``None`` when it is not pending (someone else claimed it first, or it is finished)."""
+        lease = self._lease(lease_seconds)
         actor = self._actor(actor)
         at = self._now()
         with self._lock:
@@ -120,7 +139,20 @@ class InMemoryJobStore:
                 reason = f"job is {job.status.value}, not pending"
                 self._audit.record(at, job_id, job.status, PROCESSING, False, actor, reason)
                 return None
-            return self._apply(job, PROCESSING, None, actor, at)
+            return self._claim(job, actor, at, lease)
+
+    def claim_next(
+        self, *, actor: str | None = None, lease_seconds: float | None = None
+    ) -> Job | None:
+        """Claim the pending job that has waited longest, or return ``None`` if none is."""
+        lease = self._lease(lease_seconds)
+        actor = self._actor(actor)
+        at = self._now()
+        with self._lock:
+            waiting = self._ids_by_status[PENDING]
+            if not waiting:
+                return None
+            return self._claim(self._jobs[next(iter(waiting))], actor, at, lease)
 
     def update_status(
         self,
@@ -128,35 +160,149 @@ class InMemoryJobStore:
         status: JobStatus | str,
         last_error: str | None = None,
         *,
+        claim: int | None = None,
+        permanent: bool = False,
         actor: str | None = None,
     ) -> Job:
         """Move a job to ``status``, with ``last_error`` when it failed, as one step.
 
-        This is how a worker *signals* an outcome. When the store refuses, it raises
+        This is how a worker *signals* an outcome, passing the ``claim`` it holds. A report
+        from a claim that no longer holds the job raises ``StaleClaim``. ``permanent=True``
+        fails the job for good, whatever attempts are left. When the store refuses, it raises
         ``InvalidTransition`` or ``ValueError`` and the job is exactly as it was.
         """
         to_status = parse_status(status)
         if last_error is not None and not isinstance(last_error, str):
             raise TypeError(f"last_error must be a str or None, got {type(last_error).__name__}")
+        _check_claim(claim)
+        if not isinstance(permanent, bool):
+            raise TypeError(f"permanent must be a bool, got {type(permanent).__name__}")
+        if permanent and to_status is not FAILED:
+            raise ValueError("permanent=True is only for a job that fails")
         actor = self._actor(actor)
+        delay = self._retry_delay(job_id) if to_status is FAILED and not permanent else None
         at = self._now()
         with self._lock:
             job = self._get(job_id)
-            reason = _refusal(job, to_status, last_error)
-            if reason is None:
-                return self._apply(job, to_status, last_error, actor, at)
-            self._audit.record(at, job_id, job.status, to_status, False, actor, reason)
+            refusal = _stale(job, to_status, claim) or _refusal(job, to_status, last_error)
+            if refusal is None:
+                if to_status is PROCESSING:
+                    return self._claim(job, actor, at, self.lease_seconds)
+                return self._finish(job, to_status, last_error, permanent, delay, actor, at)
+            reason = refusal if isinstance(refusal, str) else stale_claim_reason(refusal)
+            self._audit.record(at, job_id, job.status, to_status, False, actor, reason, claim)
+        if isinstance(refusal, StaleClaim):
+            raise refusal
         if not can_transition(job.status, to_status):
             raise InvalidTransition(job_id, job.status, to_status)
         raise ValueError(f"job {job_id!r} not moved to {to_status.value!r}: {reason}")
 
     def retry_failed_jobs(self, *, actor: str | None = None) -> list[Job]:
-        """Send every failed job that has attempts left back to pending, oldest first."""
+        """Send every failed job that may retry and is due back to pending, oldest first."""
+        actor = self._actor(actor)
+        now = self._now()
+        with self._lock:
+            retryable = sorted(self._retryable, key=self._retryable.__getitem__)
+            due = [self._jobs[i] for i in retryable if _due(self._jobs[i], now)]
+            return [self._back_to_pending(job, job.attempts, actor, now) for job in due]
+
+    # --- lost, stopped and late workers (notebook 08) --------------------------------------
+
+    def renew_lease(
+        self,
+        job_id: str,
+        claim: int,
+        *,
+        actor: str | None = None,
+        lease_seconds: float | None = None,
+    ) -> Job:
+        """A heartbeat: extend the lease of ``claim``, which must still hold the job.
+
+        Renewals change no status, so only refused ones go into the audit log.
+        """
+        _check_claim(claim, required=True)
+        lease = self._lease(lease_seconds)
         actor = self._actor(actor)
         at = self._now()
         with self._lock:
-            retryable = sorted(self._retryable, key=self._retryable.__getitem__)
-            return [self._apply(self._jobs[i], PENDING, None, actor, at) for i in retryable]
+            job = self._get(job_id)
+            stale = _stale(job, PROCESSING, claim)
+            if stale is None:
+                renewed = _snapshot(job, PROCESSING, lease_expires_at=at + lease)
+                self._jobs[job_id] = renewed
+                self._lease_lengths[job_id] = lease
+                return renewed
+            self._audit.record(
+                at, job_id, job.status, PROCESSING, False, actor, stale_claim_reason(stale), claim
+            )
+        raise stale
+
+    def release_job(self, job_id: str, claim: int, *, actor: str | None = None) -> Job:
+        """Give a claimed job back: processing -> pending, the attempt not counted.
+
+        For a worker that stops before its handler finished: the job did nothing wrong, so it
+        keeps its whole budget. Only the current claim may release (``StaleClaim`` otherwise).
+        """
+        _check_claim(claim, required=True)
+        actor = self._actor(actor)
+        at = self._now()
+        with self._lock:
+            job = self._get(job_id)
+            stale = _stale(job, PENDING, claim)
+            if stale is None:
+                note = f"released by {actor}: attempt {job.attempts} not counted"
+                return self._back_to_pending(job, job.attempts - 1, actor, at, note, claim)
+            self._audit.record(
+                at, job_id, job.status, PENDING, False, actor, stale_claim_reason(stale), claim
+            )
+        raise stale
+
+    def recover_expired_leases(self, *, actor: str | None = None) -> list[Job]:
+        """Fail every processing job whose lease has run out, and return them, oldest first.
+
+        Nobody reported these jobs: their worker hung, died, or lost touch. The expired
+        attempt counts, so the job is retried within ``max_retries`` like any other failure.
+        """
+        actor = self._actor(actor)
+        now = self._now()
+        with self._lock:
+            expired = [job for job in self._processing() if job.lease_expires_at <= now]
+        delays = {job.id: self._retry_delay(job) for job in expired}
+        recovered = []
+        with self._lock:
+            for seen in expired:
+                job = self._jobs[seen.id]
+                if job.status is not PROCESSING or job.claim != seen.claim:
+                    continue  # its worker reported or released it meanwhile
+                length = self._lease_lengths[job.id]
+                error = (
+                    f"lease expired after {length} s: {job.claimed_by} lost or stuck "
+                    f"on attempt {job.attempts}"
+                )
+                delay = delays[job.id]
+                recovered.append(self._finish(job, FAILED, error, False, delay, actor, now))
+        return recovered
+
+    def requeue(self, job_id: str, *, actor: str | None = None) -> Job:
+        """Give a dead job (failed for good) a fresh budget and send it back to pending.
+
+        A deliberate operator action, after the cause of the failures was fixed. The job keeps
+        its ``last_error`` and its claim numbers go on from where they were.
+        """
+        actor = self._actor(actor)
+        at = self._now()
+        with self._lock:
+            job = self._get(job_id)
+            if job.is_dead:
+                note = f"requeued by {actor}: a fresh budget of {job.max_retries} attempts"
+                return self._back_to_pending(job, 0, actor, at, note)
+            reason = (
+                "only a dead job (failed for good) can be requeued; "
+                f"this one is {job.status.value}"
+                + (" and will be retried by the sweeper" if job.can_retry else "")
+            )
+            self._audit.record(at, job_id, job.status, PENDING, False, actor, reason)
+        raise ValueError(f"job {job_id!r} not requeued: {reason}")
 
     # --- reading -------------------------------------------------------------------------
 
@@ -187,6 +333,10 @@ class InMemoryJobStore:
         """Jobs whose last attempt failed, oldest first, each with its ``last_error``."""
         return self.list_jobs(FAILED)
 
+    def get_dead_jobs(self) -> list[Job]:
+        """The dead-letter view: jobs failed for good, oldest first, each with its last error."""
+        return [job for job in self.list_jobs(FAILED) if job.is_dead]
+
     def pending_ids(self, limit: int | None = None) -> list[str]:
         """Ids of pending jobs, those waiting longest first; at most ``limit`` of them."""
         limit = check_limit(limit)
@@ -205,6 +355,10 @@ class InMemoryJobStore:
             rows = self._audit.rows(start)
         # Records are built after the lock is let go, so a long read never holds up workers.
         return as_transitions(rows)
+
+    def now(self) -> float:
+        """The store's clock: the time that leases and ``retry_at`` are measured in."""
+        return self._now()
 
     def all_settled(self) -> bool:
         """True when every job is completed, or failed with no attempts left."""
@@ -248,6 +402,18 @@ class InMemoryJobStore:
             raise ValueError(f"the store's clock must return a finite number, got {at!r}")
         return at
 
+    def _retry_delay(self, job: Job | str) -> float | None:
+        """Ask the backoff policy how long ``job`` waits after failing the attempt it is on
+        (``None`` when it will not be retried anyway)."""
+        if isinstance(job, str):
+            job = self.get_job(job)
+        if job.attempts >= job.max_retries:
+            return None
+        return check_number(self._backoff(job), "the backoff delay", minimum=0, maximum=MAX_DELAY)
+
+    def _lease(self, lease_seconds: float | None) -> float:
+        return self.lease_seconds if lease_seconds is None else _checked_lease(lease_seconds)
+
     @staticmethod
     def _actor(actor: str | None) -> str:
         return check_actor(actor) or threading.current_thread().name
@@ -260,31 +426,117 @@ class InMemoryJobStore:
         except (KeyError, TypeError):
             raise JobNotFound(job_id) from None
 
-    def _apply(
-        self, job: Job, to_status: JobStatus, last_error: str | None, actor: str, at: float
-    ) -> Job:
-        """Build the new snapshot with every field changed at once, then save it once."""
-        attempts = job.attempts + 1 if to_status is PROCESSING else job.attempts
-        error = job.last_error if last_error is None else last_error
-        # Positional arguments: this runs on every change of every job, and they cost less.
-        updated = Job(
-            job.id, job.type, to_status, job.payload, job.max_retries, attempts, error,
-            job.created_at,
+    def _processing(self) -> list[Job]:
+        ids = self._ids_by_status[PROCESSING]
+        return [self._jobs[i] for i in sorted(ids, key=ids.__getitem__)]
+
+    def _claim(self, job: Job, actor: str, at: float, lease: float) -> Job:
+        self._lease_lengths[job.id] = lease
+        claimed = _snapshot(
+            job,
+            PROCESSING,
+            attempts=job.attempts + 1,
+            claim=job.claim + 1,
+            claimed_by=actor,
+            lease_expires_at=at + lease,
         )
+        return self._save(job, claimed, actor, at, None, claimed.claim)
+
+    def _finish(
+        self,
+        job: Job,
+        to_status: JobStatus,
+        last_error: str | None,
+        permanent: bool,
+        delay: float | None,
+        actor: str,
+        at: float,
+    ) -> Job:
+        self._lease_lengths.pop(job.id, None)
+        finished = _snapshot(
+            job,
+            to_status,
+            last_error=last_error,
+            retry_at=None if delay is None else at + delay,
+            permanent=permanent,
+        )
+        return self._save(job, finished, actor, at, last_error, job.claim or None)
+
+    def _back_to_pending(
+        self,
+        job: Job,
+        attempts: int,
+        actor: str,
+        at: float,
+        detail: str | None = None,
+        claim: int | None = None,
+    ) -> Job:
+        self._lease_lengths.pop(job.id, None)
+        pending = _snapshot(job, PENDING, attempts=attempts)
+        return self._save(job, pending, actor, at, detail, claim)
+
+    def _save(
+        self, job: Job, updated: Job, actor: str, at: float, detail: str | None, claim: int | None
+    ) -> Job:
+        """Save a changed snapshot: indexes, the audit entry, and a word to anyone waiting."""
         number = self._ids_by_status[job.status].pop(job.id)
-        self._ids_by_status[to_status][job.id] = number
+        self._ids_by_status[updated.status][job.id] = number
         self._retryable.pop(job.id, None)
         if updated.can_retry:
             self._retryable[job.id] = number
         self._jobs[job.id] = updated
-        self._audit.record(at, job.id, job.status, to_status, True, actor, last_error)
-        if self._waiters and to_status in (COMPLETED, FAILED) and self._all_settled():
+        self._audit.record(at, job.id, job.status, updated.status, True, actor, detail, claim)
+        if self._waiters and updated.status in (COMPLETED, FAILED) and self._all_settled():
             self._settled.notify_all()
         return updated
 
     def _all_settled(self) -> bool:
         by_status = self._ids_by_status
         return not (by_status[PENDING] or by_status[PROCESSING] or self._retryable)
+
+
+def _snapshot(
+    job: Job,
+    status: JobStatus,
+    *,
+    attempts: int | None = None,
+    last_error: str | None = None,
+    claim: int | None = None,
+    claimed_by: str | None = None,
+    lease_expires_at: float | None = None,
+    retry_at: float | None = None,
+    permanent: bool = False,
+) -> Job:
+    """The job's next snapshot: ``status`` and the given fields changed, the rest kept, except
+    that a lease, a retry time and a permanent mark never carry over to the next status."""
+    # All fields in one positional call: this runs on every change of every job, and
+    # ``dataclasses.replace`` takes twice as long.
+    return Job(
+        job.id,
+        job.type,
+        status,
+        job.payload,
+        job.max_retries,
+        job.attempts if attempts is None else attempts,
+        job.last_error if last_error is None else last_error,
+        job.created_at,
+        job.claim if claim is None else claim,
+        job.claimed_by if claimed_by is None else claimed_by,
+        lease_expires_at,
+        retry_at,
+        permanent,
+    )
+
+
+def _due(job: Job, now: float) -> bool:
+    return job.retry_at is None or job.retry_at <= now
+
+
+def _stale(job: Job, to_status: JobStatus, claim: int | None) -> StaleClaim | None:
+    """The refusal for a report made under a claim that no longer holds the job, if it is one."""
+    if claim is None or (job.status is PROCESSING and job.claim == claim):
+        return None
+    return StaleClaim(job.id, job.status, to_status, claim, job.claim)
 
 
 def _refusal(job: Job, to_status: JobStatus, last_error: str | None) -> str | None:
@@ -298,3 +550,16 @@ def _refusal(job: Job, to_status: JobStatus, last_error: str | None) -> str | No
     if to_status is PENDING and not job.can_retry:
         return f"no attempts left ({job.attempts} of {job.max_retries} used)"
     return None
+
+
+def _check_claim(claim: object, *, required: bool = False) -> None:
+    if claim is None and not required:
+        return
+    check_int(claim, "claim", minimum=1)
+
+
+def _checked_lease(lease_seconds: object) -> float:
+    lease = check_number(lease_seconds, "lease_seconds", minimum=0, maximum=MAX_LEASE)
+    if lease == 0:
+        raise ValueError("lease_seconds must be more than 0")
+    return lease

@@ -1,7 +1,8 @@
 """The sweeper: a periodic thread that owns retrying, and the one path from the store to the queue.
 
-Every ``interval`` seconds it asks the store to move failed jobs that still have attempts left
-back to pending, then offers the queue the pending jobs that are not queued yet. Keeping this
+Every ``interval`` seconds it asks the store to fail the jobs whose lease ran out (their worker
+is lost or stuck), to move failed jobs that may be retried back to pending, and then offers the
+queue the pending jobs that are not queued yet. Keeping this
 in one place means retries are bounded (the store checks the limit) and paced (the interval),
 instead of each worker hammering a failing job in a tight loop.
 """
@@ -28,10 +29,12 @@ MAX_INTERVAL = 3600.0
 
 @dataclass(frozen=True)
 class SweepReport:
-    """What one sweep did: ids sent back to pending, and ids put on the queue."""
+    """What one sweep did: ids sent back to pending, ids put on the queue, and ids of jobs whose
+    lease had run out, failed so that they can be retried."""
 
     retried: tuple[str, ...]
     enqueued: tuple[str, ...]
+    recovered: tuple[str, ...] = ()
 
 
 class Sweeper(threading.Thread):
@@ -63,13 +66,18 @@ class Sweeper(threading.Thread):
         self.sweeps = 0
 
     def sweep_once(self) -> SweepReport:
-        """Retry what may be retried, then offer the queue the pending jobs, those waiting
-        longest first."""
+        """Recover jobs whose lease ran out, retry what may be retried, then offer the queue the
+        pending jobs, those waiting longest first."""
+        recovered = self.store.recover_expired_leases(actor="sweeper")
         retried = self.store.retry_failed_jobs(actor="sweeper")
         waiting = self.store.pending_ids(limit=self.batch)
         enqueued = [job_id for job_id in waiting if self._enqueue(job_id)]
         self.sweeps += 1
-        return SweepReport(tuple(job.id for job in retried), tuple(enqueued))
+        return SweepReport(
+            tuple(job.id for job in retried),
+            tuple(enqueued),
+            tuple(job.id for job in recovered),
+        )
 
     def run(self) -> None:
         pause = max(self.interval, MIN_PAUSE)

@@ -1,9 +1,9 @@
 """Workers: threads that take job ids from a queue, run the handler, and signal the outcome.
 
 A worker never decides what a job's state becomes. It claims a job through the store, runs the
-handler, and then tells the store what happened: "completed", or "failed, because ...". The
-store checks that against the transition table and applies it atomically. Retrying is not the
-worker's business either: the sweeper does that, on a schedule, within the attempt limit.
+handler, and then tells the store what happened: "completed", or "failed, because ...", always
+with the claim it holds, so that a late report from a lost claim is refused (fencing). Retrying
+is not the worker's business either: the sweeper does that, within the attempt limit.
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from collections.abc import Callable
 
 from .contract import JobStore
 from .domain import COMPLETED, FAILED, Job, JobStatus
+from .errors import PermanentFailure, StaleClaim
 from .work_queue import WorkQueue
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Job], object]
 
+# What the handler running on this thread may reach without being passed it: its worker's
+# stop event, and the store, job and lease length of the claim it runs under.
 _current = threading.local()
 
 
@@ -32,6 +35,36 @@ def stop_requested() -> threading.Event:
     """
     stop = getattr(_current, "stop", None)
     return stop if stop is not None else threading.Event()
+
+
+def heartbeat() -> bool:
+    """Renew the lease on the job this thread's worker is running.
+
+    A handler doing long work calls it now and then (every ``heartbeat_interval()`` seconds),
+    so that only a worker that hangs or is lost lets its lease run out. Returns False when the
+    claim no longer holds the job (the lease ran out and the job was recovered): the work is
+    someone else's now, and this worker's report will be refused. Outside a worker it does
+    nothing and returns True.
+    """
+    held = getattr(_current, "held", None)
+    if held is None:
+        return True
+    store, job, lease_seconds = held
+    try:
+        store.renew_lease(job.id, job.claim, lease_seconds=lease_seconds)
+    except StaleClaim:
+        return False
+    return True
+
+
+def heartbeat_interval() -> float | None:
+    """How often the handler on this thread should call ``heartbeat()``: a third of its lease,
+    so that two missed beats still leave the lease alive. ``None`` outside a worker."""
+    held = getattr(_current, "held", None)
+    if held is None:
+        return None
+    store, _job, lease_seconds = held
+    return (store.lease_seconds if lease_seconds is None else lease_seconds) / 3
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -63,17 +96,20 @@ class Worker(threading.Thread):
         work_queue: WorkQueue,
         handler: Handler,
         stop: threading.Event,
+        *,
+        lease_seconds: float | None = None,
     ) -> None:
         super().__init__(name=name, daemon=True)
         self._store = store
         self._queue = work_queue
         self._handler = handler
         self._stopping = stop
+        self._lease_seconds = lease_seconds
 
     def run(self) -> None:
         _current.stop = self._stopping
         while (job_id := self._queue.take()) is not None and not self._stopping.is_set():
-            job = self._store.claim_job(job_id)
+            job = self._store.claim_job(job_id, lease_seconds=self._lease_seconds)
             self._queue.done_claiming(job_id)
             if job is not None:
                 self.process(job)
@@ -82,17 +118,41 @@ class Worker(threading.Thread):
         """Run the handler on a claimed job and signal its outcome to the store.
 
         Any exception is the job's failure, ``KeyboardInterrupt`` and ``SystemExit`` included,
-        as in ``concurrent.futures``: the worker records it and goes on serving.
+        as in ``concurrent.futures``: the worker records it and goes on serving. Two cases are
+        different: ``PermanentFailure`` fails the job for good, and a handler cut short because
+        the pool is stopping gives the job back (a release) without spending its attempt.
         """
+        _current.held = (self._store, job, self._lease_seconds)
         try:
             self._handler(job)
+        except PermanentFailure as exc:
+            self._report(job, FAILED, describe_failure(exc), permanent=True)
         except BaseException as exc:
-            self._signal(job, FAILED, describe_failure(exc))
+            if self._stopping.is_set():
+                self._release(job)
+            else:
+                self._report(job, FAILED, describe_failure(exc))
         else:
-            self._signal(job, COMPLETED, None)
+            self._report(job, COMPLETED)
+        finally:
+            _current.held = None
 
-    def _signal(self, job: Job, status: JobStatus, last_error: str | None) -> None:
+    def _report(
+        self, job: Job, status: JobStatus, last_error: str | None = None, *, permanent=False
+    ) -> None:
         try:
-            self._store.update_status(job.id, status, last_error)
+            self._store.update_status(
+                job.id, status, last_error, claim=job.claim, permanent=permanent
+            )
+        except StaleClaim:
+            log.info("the store fenced off a late report for %s (claim %d)", job.id, job.claim)
         except Exception:
             log.warning("the store refused the outcome of %s", job.id, exc_info=True)
+
+    def _release(self, job: Job) -> None:
+        try:
+            self._store.release_job(job.id, job.claim)
+        except StaleClaim:
+            log.info("the store fenced off a late release of %s (claim %d)", job.id, job.claim)
+        except Exception:
+            log.warning("the store refused to take back %s", job.id, exc_info=True)

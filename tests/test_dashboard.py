@@ -147,10 +147,8 @@ def test_stop_ends_a_long_run_cleanly():
     assert dash.wait(timeout=10)
     assert dash.state.value == "stopped"
     assert dash.store.get_processing_jobs() == []
-    interrupted = dash.store.get_failed_jobs()
-    assert len(interrupted) == 2
-    assert all(job.last_error.startswith("WorkInterrupted") for job in interrupted)
-    assert shown_counts(dash) == {"pending": 4, "processing": 0, "completed": 0, "failed": 2}
+    assert dash.store.get_failed_jobs() == [], "work cut short by Stop is released, not failed"
+    assert shown_counts(dash) == {"pending": 6, "processing": 0, "completed": 0, "failed": 0}
     assert not dash.run_button.disabled and dash.stop_button.disabled
 
 

@@ -99,12 +99,12 @@ def test_a_refused_outcome_is_logged_for_whoever_listens_and_never_printed(caplo
         pool.store.update_status(job.id, COMPLETED)  # the handler reports for itself: a mistake
 
     pool = WorkerPool(workers=1, handler=handler)
-    with caplog.at_level(logging.WARNING, logger="jobqueue_lab"), pool:
+    with caplog.at_level(logging.INFO, logger="jobqueue_lab"), pool:
         pool.submit("t")
         assert pool.wait(timeout=30)
     assert capfd.readouterr() == ("", "")
     [record] = [r for r in caplog.records if r.name == "jobqueue_lab.worker"]
-    assert "refused the outcome of job-001" in record.getMessage()
+    assert "fenced off a late report for job-001 (claim 1)" in record.getMessage()
     assert pool.store.get_job("job-001").status is COMPLETED
 
 

@@ -10,6 +10,7 @@ hook at its race window (between its read and its write). A scenario passes a ``
 
 from __future__ import annotations
 
+import math
 import queue
 import random
 import threading
@@ -325,9 +326,13 @@ class PlainStore:
 
     Like ``InMemoryJobStore`` it checks the transition table, saves each change once, and
     retries failed jobs within their limit. It keeps no audit log, and, like the chapter's
-    store, it does not insist that a failure says why. Each broken store below copies one of
-    its methods and gets that one thing wrong, so the two read side by side show the mistake.
+    store, it does not insist that a failure says why. It has no leases or fencing either (those
+    come in notebook 08): it takes the keywords a ``Worker`` passes for them, and ignores them.
+    Each broken store below copies one of its methods and gets that one thing wrong, so the two
+    read side by side show the mistake.
     """
+
+    lease_seconds = math.inf  # no leases: a claim never runs out
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -367,7 +372,7 @@ class PlainStore:
     def get_failed_jobs(self) -> list[Job]:
         return self.list_jobs(FAILED)
 
-    def claim_job(self, job_id: str) -> Job | None:
+    def claim_job(self, job_id: str, **_lease: object) -> Job | None:
         """Pending -> processing, counting the attempt; ``None`` if the job is not pending."""
         with self._lock:
             job = self._get(job_id)
@@ -378,7 +383,7 @@ class PlainStore:
             return claimed
 
     def update_status(
-        self, job_id: str, status: JobStatus | str, last_error: str | None = None
+        self, job_id: str, status: JobStatus | str, last_error: str | None = None, **_claim: object
     ) -> Job:
         """Check the table, set status and error together, then save once."""
         to_status = parse_status(status)
@@ -397,6 +402,22 @@ class PlainStore:
             self._jobs.update((job.id, job) for job in retried)
             return retried
 
+    def recover_expired_leases(self, *, actor: str | None = None) -> list[Job]:
+        """Nothing to recover: without leases, a lost worker's job stays processing."""
+        return []
+
+    def renew_lease(self, job_id: str, claim: int, **_lease: object) -> Job:
+        """A heartbeat has nothing to renew."""
+        return self.get_job(job_id)
+
+    def release_job(self, job_id: str, claim: int, **_actor: object) -> Job:
+        """Back to pending, the attempt not counted, whoever asks."""
+        with self._lock:
+            job = self._get(job_id)
+            released = replace(job, status=PENDING, attempts=job.attempts - 1)
+            self._jobs[job_id] = released
+            return released
+
     def _get(self, job_id: str) -> Job:
         try:
             return self._jobs[job_id]
@@ -414,7 +435,7 @@ class SaveTooEarlyStore(PlainStore):
     """
 
     def update_status(
-        self, job_id: str, status: JobStatus | str, last_error: str | None = None
+        self, job_id: str, status: JobStatus | str, last_error: str | None = None, **_claim: object
     ) -> Job:
         to_status = parse_status(status)
         with self._lock:
@@ -442,7 +463,7 @@ class UnlockedStore(PlainStore):
         super().__init__()
         self._race_window = race_window
 
-    def claim_job(self, job_id: str) -> Job | None:
+    def claim_job(self, job_id: str, **_lease: object) -> Job | None:
         job = self._get(job_id)
         if job.status is not PENDING:
             return None
