@@ -26,6 +26,8 @@ FAILED_WITHOUT_ERROR = "failed job without an error"
 TOO_MANY_ATTEMPTS = "attempts above max_retries"
 STUCK_IN_PROCESSING = "job stuck in processing"
 NOT_SETTLED = "job not settled"
+PAST_LEASE = "job processing past its lease"
+STALE_RESULT = "result accepted from a stale claim"
 
 INVARIANTS = (
     JOB_LOST,
@@ -36,6 +38,8 @@ INVARIANTS = (
     TOO_MANY_ATTEMPTS,
     STUCK_IN_PROCESSING,
     NOT_SETTLED,
+    PAST_LEASE,
+    STALE_RESULT,
 )
 """Every rule the checker knows, in the order its report lists them."""
 
@@ -55,13 +59,15 @@ class HandlerRun:
     """What a handler saw: one run of one job, by one worker, from ``started`` to ``finished``.
 
     ``started`` and ``finished`` are ticks of a shared counter (not clock times), so two runs
-    overlap exactly when one started before the other finished.
+    overlap exactly when one started before the other finished. ``claim`` is the claim the run
+    worked under, for stores that number their claims.
     """
 
     job_id: str
     worker: str
     started: int
     finished: int
+    claim: int | None = None
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,9 @@ class RunLog:
             try:
                 return handler(job)
             finally:
-                run = HandlerRun(job.id, threading.current_thread().name, started, self.tick())
+                worker = threading.current_thread().name
+                claim = getattr(job, "claim", None) or None  # 0: never claimed
+                run = HandlerRun(job.id, worker, started, self.tick(), claim)
                 with self._lock:
                     self.runs.append(run)
 
@@ -153,19 +161,25 @@ def find_violations(
     created: Iterable[str] | None = None,
     handler_runs: Iterable[HandlerRun] = (),
     expect_settled: bool = True,
+    now: float | None = None,
+    grace: float = 0.0,
 ) -> list[Violation]:
     """Check a run and return its violations, sorted by invariant then job id.
 
     ``jobs`` are the final snapshots. ``transitions`` is the audit log, if there is one.
     ``created`` lists the ids that were created (taken from the audit log when not given).
     ``handler_runs`` is what handlers observed. ``expect_settled`` asks that every job be
-    completed or failed for good, as at the end of a finished run.
+    completed or failed for good, as at the end of a finished run. With ``now`` (the store's
+    clock), a job still processing more than ``grace`` seconds (say, one sweep) after its lease
+    ran out is reported.
     """
     jobs = list(jobs)
     transitions = list(transitions) if transitions is not None else None
     found: list[Violation] = []
     found += _lost_jobs(jobs, transitions, created)
     found += _final_state(jobs, expect_settled)
+    if now is not None:
+        found += _past_lease(jobs, now, grace)
     if transitions is not None:
         found += _audit_log(transitions)
     found += _handler_runs(list(handler_runs), jobs, transitions)
@@ -215,16 +229,40 @@ def _final_state(jobs, expect_settled: bool) -> list[Violation]:
     return found
 
 
+def _past_lease(jobs, now: float, grace: float) -> list[Violation]:
+    found = []
+    for job in jobs:
+        expires = getattr(job, "lease_expires_at", None)  # stores without leases have none
+        if job.status is JobStatus.PROCESSING and expires is not None and now > expires + grace:
+            detail = f"still processing {now - expires:.3g} s after its lease ran out"
+            found.append(Violation(PAST_LEASE, job.id, detail))
+    return found
+
+
 def _audit_log(transitions: list[Transition]) -> list[Violation]:
-    """Replay the accepted entries job by job; each must be legal and start where the last ended."""
+    """Replay the accepted entries job by job; each must be legal and start where the last ended,
+    and an outcome reported under a claim must come from the claim that holds the job."""
     found = []
     current: dict[str, JobStatus] = {}
+    holder: dict[str, int] = {}
     for t in transitions:
         if not t.accepted:
             continue
         before = current.get(t.job_id)
         current[t.job_id] = t.to_status
         if t.from_status is None:
+            continue
+        if t.to_status is JobStatus.PROCESSING and t.claim is not None:
+            holder[t.job_id] = t.claim
+        elif t.claim is not None and t.claim != holder.get(t.job_id, t.claim):
+            found.append(
+                Violation(
+                    STALE_RESULT,
+                    t.job_id,
+                    f"{t.from_status.value} -> {t.to_status.value} accepted from claim {t.claim}"
+                    f" (by {t.actor}) while claim {holder[t.job_id]} held the job",
+                )
+            )
             continue
         if before is JobStatus.COMPLETED or t.from_status is JobStatus.COMPLETED:
             found.append(
@@ -238,7 +276,7 @@ def _audit_log(transitions: list[Transition]) -> list[Violation]:
             found.append(
                 Violation(PROCESSED_TWICE, t.job_id, f"claimed by {t.actor} while still processing")
             )
-        elif not can_transition(t.from_status, t.to_status) or (
+        elif not can_transition(t.from_status, t.to_status, releasing=True) or (
             before is not None and before is not t.from_status
         ):
             moved = before is not None and before is not t.from_status
@@ -263,7 +301,11 @@ def _handler_runs(runs: list[HandlerRun], jobs, transitions) -> list[Violation]:
     for job_id, job_runs in runs_by_job.items():
         job_runs.sort(key=lambda r: r.started)
         for earlier, later in itertools.pairwise(job_runs):
-            if later.started < earlier.finished:
+            # Runs under two different claims may overlap: the first claim's lease ran out
+            # before the second was granted, and fencing refuses whatever the first reports.
+            if later.started < earlier.finished and (
+                earlier.claim is None or earlier.claim == later.claim
+            ):
                 # Named in sorted order: which of the two started first is up to the scheduler.
                 first, second = sorted((earlier.worker, later.worker))
                 found.append(
@@ -271,7 +313,7 @@ def _handler_runs(runs: list[HandlerRun], jobs, transitions) -> list[Violation]:
                         PROCESSED_TWICE, job_id, f"{first} and {second} ran it at the same time"
                     )
                 )
-    claims = _accepted_claims(jobs, transitions)
+    claims, released = _accepted_claims(jobs, transitions)
     limits = {job.id: job.max_retries for job in jobs}
     for job_id, count in Counter(run.job_id for run in runs).items():
         if job_id in claims and count > claims[job_id]:
@@ -282,21 +324,29 @@ def _handler_runs(runs: list[HandlerRun], jobs, transitions) -> list[Violation]:
                     f"handlers ran it {count} times for {claims[job_id]} recorded attempt(s)",
                 )
             )
-        if job_id in limits and count > limits[job_id]:
+        # A released run gave its attempt back, so it does not count against the limit.
+        counted = count - released.get(job_id, 0)
+        if job_id in limits and counted > limits[job_id]:
             found.append(
                 Violation(
                     TOO_MANY_ATTEMPTS,
                     job_id,
-                    f"handlers ran it {count} times, but max_retries is {limits[job_id]}",
+                    f"handlers ran it {counted} times, but max_retries is {limits[job_id]}",
                 )
             )
     return found
 
 
-def _accepted_claims(jobs, transitions) -> dict[str, int]:
-    """How many attempts each job really had: from the audit log, else the final snapshots."""
-    if transitions is not None:
-        return Counter(
-            t.job_id for t in transitions if t.accepted and t.to_status is JobStatus.PROCESSING
-        )
-    return {job.id: job.attempts for job in jobs}
+def _accepted_claims(jobs, transitions) -> tuple[Counter[str] | dict[str, int], Counter[str]]:
+    """How many claims each job really had, and how many of them were released: from the
+    audit log, else (without releases) from the final snapshots."""
+    if transitions is None:
+        return {job.id: job.attempts for job in jobs}, Counter()
+    accepted = [t for t in transitions if t.accepted]
+    claims = Counter(t.job_id for t in accepted if t.to_status is JobStatus.PROCESSING)
+    released = Counter(
+        t.job_id
+        for t in accepted
+        if (t.from_status, t.to_status) == (JobStatus.PROCESSING, JobStatus.PENDING)
+    )
+    return claims, released

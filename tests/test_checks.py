@@ -13,7 +13,9 @@ from jobqueue_lab.checks import (
     JOB_LOST,
     NOT_SETTLED,
     OUTSIDE_TABLE,
+    PAST_LEASE,
     PROCESSED_TWICE,
+    STALE_RESULT,
     STUCK_IN_PROCESSING,
     TOO_MANY_ATTEMPTS,
     HandlerRun,
@@ -33,8 +35,8 @@ def job(job_id="job-001", status=COMPLETED, attempts=1, max_retries=3, last_erro
     )
 
 
-def step(job_id, from_status, to_status, accepted=True, actor="worker-1", detail=None):
-    return Transition(0.0, job_id, from_status, to_status, accepted, actor, detail)
+def step(job_id, from_status, to_status, accepted=True, actor="worker-1", detail=None, claim=None):
+    return Transition(0.0, job_id, from_status, to_status, accepted, actor, detail, claim)
 
 
 def life(job_id="job-001", *statuses, actor="worker-1"):
@@ -211,6 +213,8 @@ def test_every_invariant_is_caught_in_one_run_and_listed_in_the_documented_order
         job("job-004", PENDING, attempts=0),
         job("job-005", COMPLETED, attempts=1),
         job("job-006", COMPLETED),
+        leased("job-007", expires=10.0),
+        job("job-008", COMPLETED, attempts=2),
     ]
     transitions = [
         *life("job-001"),
@@ -218,14 +222,80 @@ def test_every_invariant_is_caught_in_one_run_and_listed_in_the_documented_order
         step("job-005", COMPLETED, PENDING),
         *life("job-006"),
         step("job-006", PENDING, COMPLETED),
+        *zombie_completes("job-008"),
     ]
     runs = [HandlerRun("job-005", "worker-1", 0, 5), HandlerRun("job-005", "worker-2", 1, 2)]
-    found = find_violations(jobs, transitions, handler_runs=runs)
+    found = find_violations(jobs, transitions, handler_runs=runs, now=20.0, grace=1.0)
     assert sorted({v.invariant for v in found}, key=INVARIANTS.index) == list(INVARIANTS)
     assert [v.invariant for v in found] == sorted(
         (v.invariant for v in found), key=INVARIANTS.index
     )
     assert kinds(found)[:2] == [(JOB_LOST, "job-001"), (PROCESSED_TWICE, "job-005")]
+
+
+# --- leases and fencing --------------------------------------------------------------------
+
+
+def leased(job_id="job-001", expires=10.0, claim=1):
+    return Job(job_id, "email", PROCESSING, attempts=claim, claim=claim, lease_expires_at=expires)
+
+
+def zombie_completes(job_id="job-001"):
+    """Claim 1 lost its lease, claim 2 took over, then claim 1's late report was accepted."""
+    return [
+        step(job_id, None, PENDING, actor="scenario"),
+        step(job_id, PENDING, PROCESSING, actor="worker-1", claim=1),
+        step(job_id, PROCESSING, FAILED, actor="sweeper", detail="lease expired", claim=1),
+        step(job_id, FAILED, PENDING, actor="sweeper"),
+        step(job_id, PENDING, PROCESSING, actor="worker-2", claim=2),
+        step(job_id, PROCESSING, COMPLETED, actor="worker-1", claim=1),
+    ]
+
+
+def test_a_job_processing_past_its_lease_plus_grace_is_reported():
+    jobs = [leased("job-001", expires=10.0), leased("job-002", expires=19.5)]
+    assert kinds(find_violations(jobs, now=20.0, grace=1.0, expect_settled=False)) == [
+        (STUCK_IN_PROCESSING, "job-001"),
+        (STUCK_IN_PROCESSING, "job-002"),
+        (PAST_LEASE, "job-001"),
+    ]
+    assert find_violations(jobs, expect_settled=False, now=None)[-1].invariant != PAST_LEASE
+
+
+def test_a_result_accepted_from_a_stale_claim_is_reported_and_a_fenced_one_is_not():
+    found = find_violations([job("job-001", attempts=2)], zombie_completes())
+    assert kinds(found) == [(STALE_RESULT, "job-001")]
+    assert "accepted from claim 1 (by worker-1) while claim 2 held the job" in found[0].detail
+    fenced = [
+        *zombie_completes()[:-1],
+        step("job-001", PROCESSING, COMPLETED, accepted=False, claim=1),
+        step("job-001", PROCESSING, COMPLETED, actor="worker-2", claim=2),
+    ]
+    assert find_violations([job("job-001", attempts=2)], fenced) == []
+
+
+def test_a_release_is_the_one_move_outside_the_table_the_checker_accepts():
+    released = [*life("job-001", PROCESSING), step("job-001", PROCESSING, PENDING, claim=1)]
+    assert find_violations([job(status=PENDING, attempts=0)], released, expect_settled=False) == []
+    reopened = [*life("job-001", PROCESSING, COMPLETED), step("job-001", COMPLETED, PENDING)]
+    assert kinds(find_violations([job()], reopened)) == [(COMPLETED_CHANGED, "job-001")]
+
+
+def test_runs_under_different_claims_may_overlap_but_not_under_the_same_claim():
+    transitions = [*zombie_completes()[:-1], step("job-001", PROCESSING, COMPLETED, claim=2)]
+    final = [job("job-001", attempts=2)]
+    lost_and_retried = [
+        HandlerRun("job-001", "worker-1", 0, 9, 1),
+        HandlerRun("job-001", "worker-2", 3, 5, 2),
+    ]
+    assert find_violations(final, transitions, handler_runs=lost_and_retried) == []
+    same_claim = [
+        HandlerRun("job-001", "worker-1", 0, 9, 2),
+        HandlerRun("job-001", "worker-2", 3, 5, 2),
+    ]
+    assert PROCESSED_TWICE in {
+        v.invariant for v in find_violations(final, transitions, handler_runs=same_claim)
+    }
 
 
 # --- the instruments that gather independent evidence ---------------------------------------
