@@ -10,9 +10,10 @@ from functools import partial
 from typing import Any
 
 from .contract import JobStore
+from .decisions import MAX_LEASE
 from .domain import PENDING, Job
 from .failures import simulated_work
-from .store import MAX_LEASE, InMemoryJobStore
+from .store import InMemoryJobStore
 from .sweeper import Sweeper
 from .validation import check_callable, check_int, check_number, check_timeout
 from .work_queue import WorkQueue
