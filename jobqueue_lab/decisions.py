@@ -8,6 +8,10 @@ with the same words and change jobs the same way. Only the lock differs.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+
+from .backoff import MAX_DELAY, BackoffPolicy
 from .domain import FAILED, PENDING, PROCESSING, Job, JobStatus, can_transition
 from .errors import StaleClaim
 from .validation import check_int, check_number
@@ -82,3 +86,22 @@ def checked_lease(lease_seconds: object) -> float:
     if lease == 0:
         raise ValueError("lease_seconds must be more than 0")
     return lease
+
+
+def retry_delay(backoff: BackoffPolicy, job: Job) -> float | None:
+    """Ask the backoff policy how long ``job`` waits after failing the attempt it is on
+    (``None`` when it will not be retried anyway)."""
+    if job.attempts >= job.max_retries:
+        return None
+    return check_number(backoff(job), "the backoff delay", minimum=0, maximum=MAX_DELAY)
+
+
+def read_clock(clock: Callable[[], float]) -> float:
+    """A reading of a store's clock, refused unless it is a finite number: a time that cannot
+    be compared would break every lease and retry time it went into."""
+    at = clock()
+    if isinstance(at, bool) or not isinstance(at, (int, float)):
+        raise TypeError(f"the store's clock must return a number, got {type(at).__name__}")
+    if not math.isfinite(at):
+        raise ValueError(f"the store's clock must return a finite number, got {at!r}")
+    return at

@@ -10,7 +10,6 @@ accepted or refused, goes into the audit log. The promises are written down once
 from __future__ import annotations
 
 import itertools
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -18,8 +17,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .audit import AuditLog, Transition, as_transitions
-from .backoff import MAX_DELAY, BackoffPolicy, no_delay
-from .decisions import check_claim, checked_lease, next_snapshot, refusal, stale_claim
+from .backoff import BackoffPolicy, no_delay
+from .decisions import (
+    check_claim,
+    checked_lease,
+    next_snapshot,
+    read_clock,
+    refusal,
+    retry_delay,
+    stale_claim,
+)
 from .domain import (
     COMPLETED,
     EMPTY_PAYLOAD,
@@ -39,7 +46,6 @@ from .validation import (
     check_job_type,
     check_limit,
     check_max_retries,
-    check_number,
     check_timeout,
     checked_payload,
 )
@@ -393,21 +399,12 @@ class InMemoryJobStore:
         return job_id
 
     def _now(self) -> float:
-        at = self._clock()
-        if isinstance(at, bool) or not isinstance(at, (int, float)):
-            raise TypeError(f"the store's clock must return a number, got {type(at).__name__}")
-        if not math.isfinite(at):
-            raise ValueError(f"the store's clock must return a finite number, got {at!r}")
-        return at
+        return read_clock(self._clock)
 
     def _retry_delay(self, job: Job | str) -> float | None:
-        """Ask the backoff policy how long ``job`` waits after failing the attempt it is on
-        (``None`` when it will not be retried anyway)."""
         if isinstance(job, str):
             job = self.get_job(job)
-        if job.attempts >= job.max_retries:
-            return None
-        return check_number(self._backoff(job), "the backoff delay", minimum=0, maximum=MAX_DELAY)
+        return retry_delay(self._backoff, job)
 
     def _lease(self, lease_seconds: float | None) -> float:
         return self.lease_seconds if lease_seconds is None else checked_lease(lease_seconds)
