@@ -80,7 +80,9 @@ def test_the_callers_payload_dict_is_copied(make_store):
         (("t",), {"max_retries": 2.0}, TypeError, "max_retries must be an int, got float"),
     ],
 )
-def test_bad_input_to_create_job_is_refused_and_stores_nothing(make_store, args, kwargs, error, message):
+def test_bad_input_to_create_job_is_refused_and_stores_nothing(
+    make_store, args, kwargs, error, message
+):
     store = make_store()
     store.create_job("existing")
     before = state(store)
