@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.postgres_server import PostgresServer, missing_reason
-from tests.stores import STORE_KINDS, StoreFactory
+from tests.stores import SQL_KINDS, STORE_KINDS, StoreFactory
 
 TIMES = Path(__file__).resolve().parents[1] / "test-artifacts" / "notebook-times.txt"
 _started = time.time()
@@ -29,12 +29,26 @@ def postgres_server():
     server.stop()
 
 
-@pytest.fixture(
-    params=[pytest.param(kind, marks=getattr(pytest.mark, kind)) for kind in STORE_KINDS]
-)
+def _kinds(kinds):
+    return [pytest.param(kind, marks=getattr(pytest.mark, kind)) for kind in kinds]
+
+
+def _factory(request, tmp_path):
+    server = request.getfixturevalue("postgres_server") if request.param == "postgres" else None
+    return StoreFactory(request.param, tmp_path, server)
+
+
+@pytest.fixture(params=_kinds(STORE_KINDS))
 def make_store(request, tmp_path):
     """Makes fresh stores of one kind; a test that takes it runs once for every kind of store."""
-    server = request.getfixturevalue("postgres_server") if request.param == "postgres" else None
-    factory = StoreFactory(request.param, tmp_path, server)
+    factory = _factory(request, tmp_path)
+    yield factory
+    factory.close_all()
+
+
+@pytest.fixture(params=_kinds(SQL_KINDS))
+def make_sql_store(request, tmp_path):
+    """``make_store`` for the stores that several processes can share."""
+    factory = _factory(request, tmp_path)
     yield factory
     factory.close_all()

@@ -18,6 +18,7 @@ from jobqueue_lab.sqlite_store import SQLiteJobStore
 from tests.postgres_server import PostgresServer
 
 STORE_KINDS = ("memory", "sqlite", "postgres")
+SQL_KINDS = ("sqlite", "postgres")
 
 
 class ManualClock:
