@@ -148,7 +148,6 @@ class WorkerPool:
         return f"<{type(self).__name__} {len(self.workers)} workers, {state}>"
 
 
-
 def _offer_pending_jobs(store: JobStore, work_queue: WorkQueue) -> Callable[[str], bool]:
     """How the pool offers an id to its queue: the queue keeps it only if the job is still
     pending once the id is marked as queued. An id read a moment ago whose job a worker claimed

@@ -26,7 +26,8 @@ from types import ModuleType
 from typing import Any
 
 from .backoff import BackoffPolicy
-from .sql_store import Dialect, SQLJobStore
+from .sql import Dialect
+from .sql_store import SQLJobStore
 from .validation import check_text
 
 SCHEMA_LOCK = 720_912_001

@@ -23,7 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .backoff import BackoffPolicy
-from .sql_store import Dialect, SQLJobStore
+from .sql import Dialect
+from .sql_store import SQLJobStore
 
 BUSY_TIMEOUT = 60.0
 """How long, in seconds, a transaction waits for another process's write lock before failing."""
