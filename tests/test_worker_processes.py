@@ -341,10 +341,13 @@ def test_a_worker_process_stops_on_sigterm_and_on_sigint(make_sql_store):
         ]
         process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         try:
-            # The process logs once its workers have started: then the signal handlers are set.
-            assert "2 workers started" in process.stderr.readline()
+            # The process logs once its workers have started: its signal handlers are set then.
+            logged = [process.stderr.readline()]
+            while "2 workers started" not in logged[-1] and logged[-1]:
+                logged.append(process.stderr.readline())
             os.kill(process.pid, sig)
-            assert process.wait(DEADLINE) == 0
+            logged += process.stderr.readlines()
+            assert (process.wait(DEADLINE), logged[-1].split(": ")[-1]) == (0, "stopped\n"), logged
         finally:
             process.kill()
             process.stderr.close()
