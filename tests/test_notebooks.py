@@ -3,13 +3,16 @@
 Notebooks and exercises are discovered, not listed, so a new notebook is covered as soon as
 it exists: every ``notebooks/NN-*.ipynb`` is checked, and every code cell tagged
 ``exercise-starter`` is an exercise whose check is named in the cell's ``exercise`` metadata
-(the convention is written out in ``jobqueue_lab/exercises/``).
+(the convention is written out in ``jobqueue_lab/exercises/__init__.py``). The check lives in
+the notebook's own module of checks, ``jobqueue_lab/exercises/nbNN_<name>.py``.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import inspect
+import pkgutil
 import re
 import subprocess
 import sys
@@ -107,9 +110,17 @@ def check_arguments(check, namespace: dict) -> dict:
     return {name: namespace[name] for name in parameters}
 
 
-def the_check(name: str):
-    check = getattr(exercises, name, None)
-    assert callable(check), f"jobqueue_lab.exercises has no check called {name!r}"
+def checks_module(path: Path) -> ModuleType:
+    """``jobqueue_lab.exercises.nbNN_*``, the one module of checks for notebook ``NN``."""
+    prefix = f"nb{path.name[:2]}_"
+    names = [m.name for m in pkgutil.iter_modules(exercises.__path__) if m.name.startswith(prefix)]
+    assert len(names) == 1, f"{path.name}: expected one jobqueue_lab/exercises/{prefix}*.py"
+    return importlib.import_module(f"{exercises.__name__}.{names[0]}")
+
+
+def the_check(path: Path, name: str):
+    check = getattr(checks_module(path), name, None)
+    assert callable(check), f"{checks_module(path).__name__} has no check called {name!r}"
     return check
 
 
@@ -248,6 +259,7 @@ def test_the_cell_after_the_starter_runs_the_check(exercise):
     assert index + 1 < len(cells), "the starter is the last cell: nothing runs its check"
     after = cells[index + 1]
     assert after.cell_type == "code" and check in after.source
+    assert f"from {checks_module(path).__name__} import" in after.source
     printed = "".join(o.get("text", "") for o in after.outputs if o.output_type == "stream")
     assert printed.startswith(exercises.NOT_SOLVED), f"stored output is not a verdict: {printed!r}"
 
@@ -256,7 +268,7 @@ def test_the_starter_is_reported_unsolved(exercise):
     path, index, check_name = exercise
     namespace: dict = {"__name__": "__starter__"}
     exec(compile(read(path).cells[index].source, f"{path.name}:cell{index}", "exec"), namespace)
-    check = the_check(check_name)
+    check = the_check(path, check_name)
     problems = check(**check_arguments(check, namespace))
     assert isinstance(problems, list)
     assert problems, "the starter code already passes its check"
@@ -266,5 +278,5 @@ def test_the_starter_is_reported_unsolved(exercise):
 def test_the_solution_solves_it(exercise):
     path, _, check_name = exercise
     solution = solution_module(path)
-    check = the_check(check_name)
+    check = the_check(path, check_name)
     assert check(**check_arguments(check, vars(solution))) == []
