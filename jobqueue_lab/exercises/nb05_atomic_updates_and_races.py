@@ -88,7 +88,7 @@ def check_claim(claim: Callable[[dict[str, str], threading.Lock, str], bool]) ->
         if winners != 1:
             return [
                 f"{RACERS} workers claimed job-001 at the same moment and "
-                f"{'none' if winners == 0 else winners} of them won; exactly one may. " + RACE_HINT
+                f"{'none' if winners == 0 else 'more than one'} of them won; exactly one may. " + RACE_HINT
             ]
         if final != "processing":
             return [f"after the race job-001 is {final}; the winner should leave it processing"]
