@@ -22,6 +22,7 @@ from types import ModuleType
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from jobqueue_lab import exercises
 
@@ -280,3 +281,82 @@ def test_the_solution_solves_it(exercise):
     solution = solution_module(path)
     check = the_check(path, check_name)
     assert check(**check_arguments(check, vars(solution))) == []
+
+
+# --- running cells again ---------------------------------------------------------------------
+
+REFUSALS = {"InvalidTransition"}
+"""What a cell run a second time in a row may raise: the store refusing, in words, a move the
+job has already made. Anything else (AttributeError on a ``None``, ``JobNotFound``, ...) is a
+cell that does not survive being run again."""
+
+
+def test_every_cell_survives_being_run_again(notebook_path):
+    """Run each code cell twice in a row, then the whole notebook once more, in one kernel.
+
+    The second run of a cell may only be refused by the store; the whole second pass, where
+    every section starts from its own first cell again, must raise nothing.
+    """
+    notebook = read(notebook_path)
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=120,
+        allow_errors=True,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    problems = []
+    with client.setup_kernel():
+        cells = [
+            (index, cell) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+        ]
+        for index, cell in cells:
+            for run in ("first run", "run again"):
+                client.execute_cell(cell, index)
+                allowed = REFUSALS if run == "run again" else set()
+                problems += [
+                    f"cell {index}, {run}: {error.ename}: {error.evalue}"
+                    for error in errors_in(cell)
+                    if error.ename not in allowed
+                ]
+        for index, cell in cells:
+            client.execute_cell(cell, index)
+            problems += [
+                f"cell {index}, second pass: {e.ename}: {e.evalue}" for e in errors_in(cell)
+            ]
+    assert not problems, "\n".join(problems)
+
+
+def errors_in(cell: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [output for output in cell.outputs if output.output_type == "error"]
+
+
+# --- what the course says about itself -------------------------------------------------------
+
+README = ROOT / "README.md"
+
+
+def markdown_of(path: Path) -> str:
+    return "\n".join(cell.source for cell in read(path).cells if cell.cell_type == "markdown")
+
+
+def test_one_python_version_is_stated_everywhere():
+    """The course environment's Python, as Binder's runtime.txt pins it, is the one the README
+    and the first notebook ask for, and the only one they name."""
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip().removeprefix("python-")
+    for name, text in [
+        ("README.md", README.read_text()),
+        ("00-start-here", markdown_of(NOTEBOOKS / "00-start-here.ipynb")),
+    ]:
+        stated = re.findall(r"Python (\d+\.\d+)\b", text.split("## Benchmarks")[0])
+        assert stated and set(stated) == {runtime}, f"{name} names Python {stated}"
+
+
+def test_the_binder_badge_is_where_the_first_notebook_says():
+    """00 sends learners to the badge at the top of the README, and names no repository path,
+    so it stays true wherever the course is published."""
+    top_of_readme = README.read_text().split("\n## ")[0]
+    assert "[![Launch the course on Binder][binder-badge]][binder-launch]" in top_of_readme
+    start = markdown_of(NOTEBOOKS / "00-start-here.ipynb")
+    assert "badge at the top of its [README](../README.md)" in start.replace("\n", " ")
+    assert "mybinder.org/v2/gh" not in start and "OWNER" not in start
