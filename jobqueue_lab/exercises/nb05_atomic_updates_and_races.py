@@ -86,9 +86,10 @@ def check_claim(claim: Callable[[dict[str, str], threading.Lock, str], bool]) ->
             return limited(list(dict.fromkeys(problems)))
         winners = sum(1 for answer in answers if answer is True)
         if winners != 1:
+            who = "none" if winners == 0 else "more than one"
             return [
-                f"{RACERS} workers claimed job-001 at the same moment and "
-                f"{'none' if winners == 0 else 'more than one'} of them won; exactly one may. " + RACE_HINT
+                f"{RACERS} workers claimed job-001 at the same moment and {who} of them won; "
+                f"exactly one may. {RACE_HINT}"
             ]
         if final != "processing":
             return [f"after the race job-001 is {final}; the winner should leave it processing"]

@@ -321,9 +321,7 @@ class Dashboard:
     # --- showing the dashboard ------------------------------------------------------------
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
-        previous, Dashboard._shown_last = Dashboard._shown_last, self
-        if previous is not None and previous is not self:
-            previous._stop(STOPPED_BY_NEW_DASHBOARD)
+        self._take_the_screen()
         bundle = self.widget._repr_mimebundle_(**kwargs)
         if bundle is not None:
             bundle["text/plain"] = repr(self)
@@ -331,6 +329,13 @@ class Dashboard:
 
     def __repr__(self) -> str:
         return f"<Dashboard: {self.state.value}>"
+
+    def _take_the_screen(self) -> None:
+        """Stop the run of the dashboard shown before this one: it has left the screen."""
+        previous = Dashboard._shown_last
+        if previous is not None and previous is not self:
+            previous._stop(STOPPED_BY_NEW_DASHBOARD)
+        Dashboard._shown_last = self
 
 
 def _make_pool(settings: RunSettings) -> WorkerPool:
