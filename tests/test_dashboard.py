@@ -154,7 +154,9 @@ def test_stop_ends_a_long_run_cleanly():
     assert not dash.run_button.disabled and dash.stop_button.disabled
     message, table, _chart = dash.output.outputs
     assert message["text"] == STOPPED_BY_BUTTON + "\n"
-    assert table["data"]["text/plain"].count("WorkInterrupted") == 2
+    assert table["data"]["text/plain"].count("pending") == 6
+    releases = [t for t in dash.store.transitions() if t.from_status is JobStatus.PROCESSING]
+    assert [t.to_status for t in releases] == [JobStatus.PENDING] * 2
 
 
 def test_the_default_run_lasts_long_enough_to_watch():
