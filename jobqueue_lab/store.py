@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .audit import AuditLog, Transition, as_transitions
@@ -116,7 +116,7 @@ class InMemoryJobStore:
         actor = self._actor(actor)
         job_id = self._new_job_id()
         at = self._now()
-        job = Job(job_id, type, PENDING, frozen, max_retries, 0, None, datetime.now(timezone.utc))
+        job = Job(job_id, type, PENDING, frozen, max_retries, 0, None, datetime.now(UTC))
         with self._lock:
             if job_id in self._jobs:
                 raise ValueError(f"the id factory returned {job_id!r}, which is already taken")
