@@ -547,6 +547,8 @@ def _refusal(job: Job, to_status: JobStatus, last_error: str | None) -> str | No
         return "a failed job needs a last_error that says why it failed"
     if to_status is not FAILED and last_error is not None:
         return f"last_error is only given when a job fails, not when it becomes {to_status.value}"
+    if to_status is PENDING and job.permanent:
+        return "the job failed permanently: only requeue() brings it back"
     if to_status is PENDING and not job.can_retry:
         return f"no attempts left ({job.attempts} of {job.max_retries} used)"
     return None
