@@ -274,6 +274,8 @@ class InMemoryJobStore:
                 job = self._jobs[seen.id]
                 if job.status is not PROCESSING or job.claim != seen.claim:
                     continue  # its worker reported or released it meanwhile
+                if job.lease_expires_at > now:
+                    continue  # or sent a heartbeat: it is alive after all
                 length = self._lease_lengths[job.id]
                 error = (
                     f"lease expired after {length} s: {job.claimed_by} lost or stuck "
