@@ -9,6 +9,7 @@ import logging
 
 from .audit import Transition
 from .backoff import constant, exponential, no_delay
+from .clock import ManualClock
 from .contract import JobStore
 from .domain import (
     COMPLETED,
@@ -57,6 +58,7 @@ __all__ = [
     "JobQueueError",
     "JobStatus",
     "JobStore",
+    "ManualClock",
     "PermanentFailure",
     "SimulatedFailure",
     "StaleClaim",

@@ -184,7 +184,7 @@ class InMemoryJobStore:
         at = self._now()
         with self._lock:
             job = self._get(job_id)
-            refusal = _stale(job, to_status, claim) or _refusal(job, to_status, last_error)
+            refusal = self._fence(job, to_status, claim) or _refusal(job, to_status, last_error)
             if refusal is None:
                 if to_status is PROCESSING:
                     return self._claim(job, actor, at, self.lease_seconds)
@@ -427,6 +427,10 @@ class InMemoryJobStore:
             return self._jobs[job_id]
         except (KeyError, TypeError):
             raise JobNotFound(job_id) from None
+
+    def _fence(self, job: Job, to_status: JobStatus, claim: int | None) -> StaleClaim | None:
+        """Fencing: the refusal of a report made under a claim that no longer holds the job."""
+        return _stale(job, to_status, claim)
 
     def _processing(self) -> list[Job]:
         ids = self._ids_by_status[PROCESSING]
