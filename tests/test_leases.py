@@ -1,6 +1,6 @@
 """Leases, heartbeats and fencing (issue 11, notebook 08): every rule, one test at a time.
 
-The store runs on a ``FakeClock``, so a lease runs out exactly when a test says so and never
+The store runs on a ``ManualClock``, so a lease runs out exactly when a test says so and never
 because the machine was slow. ``Worker.process`` runs a handler on the test's own thread, which
 makes heartbeats and late reports deterministic without a pool. Every refusal is checked to
 leave the store as it was, apart from the one audit entry that says why.
@@ -20,6 +20,7 @@ from jobqueue_lab import (
     Job,
     JobNotFound,
     JobStatus,
+    ManualClock,
     PermanentFailure,
     StaleClaim,
     Worker,
@@ -37,7 +38,7 @@ from jobqueue_lab import (
 from jobqueue_lab import pool as pool_module
 from jobqueue_lab.backoff import MAX_DELAY
 from jobqueue_lab.checks import STALE_RESULT, RunLog, find_violations
-from tests.support import FakeClock, wait_for
+from tests.support import wait_for
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 START = 1000.0
@@ -45,7 +46,7 @@ LEASE = 30.0
 
 
 def make_store(**options):
-    clock = FakeClock(START)
+    clock = ManualClock(START)
     return InMemoryJobStore(clock=clock, **options), clock
 
 
@@ -367,7 +368,7 @@ class BeatCountingStore(InMemoryJobStore):
 
 
 def test_simulated_work_heartbeats_as_it_works():
-    store = BeatCountingStore(FakeClock(START))
+    store = BeatCountingStore(ManualClock(START))
     job = claimed(store, lease_seconds=0.03)
     worker_here(store, simulated_work(seconds=0.1), lease_seconds=0.03).process(job)
     assert store.beats >= 2
@@ -375,7 +376,7 @@ def test_simulated_work_heartbeats_as_it_works():
 
 
 def test_simulated_work_stops_when_a_heartbeat_finds_the_job_lost():
-    store = BeatCountingStore(FakeClock(START), lose_at=2)
+    store = BeatCountingStore(ManualClock(START), lose_at=2)
     job = claimed(store, lease_seconds=0.02)
     worker_here(store, simulated_work(seconds=600), lease_seconds=0.02).process(job)
     assert store.beats == 2, "the work ended at the first refused heartbeat"

@@ -19,12 +19,12 @@ from jobqueue_lab import (
     InMemoryJobStore,
     InvalidTransition,
     JobStatus,
+    ManualClock,
     StaleClaim,
     can_transition,
     exponential,
 )
 from jobqueue_lab.checks import STUCK_IN_PROCESSING, find_violations
-from tests.support import FakeClock
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 START = 1000.0
@@ -100,7 +100,7 @@ class StoreModel(RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
-        self.clock = FakeClock(START)
+        self.clock = ManualClock(START)
         self.store = InMemoryJobStore(
             clock=self.clock,
             lease_seconds=LEASE,
