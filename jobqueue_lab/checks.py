@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .audit import Transition
-from .domain import JobStatus, can_transition, parse_status
+from .domain import JobStatus, can_transition, may_retry, parse_status
 
 JOB_LOST = "job lost"
 PROCESSED_TWICE = "job processed twice"
@@ -213,11 +213,14 @@ def _final_state(jobs, expect_settled: bool) -> list[Violation]:
                     f"{job.attempts} attempts, but max_retries is {job.max_retries}",
                 )
             )
+        # A permanent failure is settled whatever attempts are left (the records of stores
+        # without permanent failures have no such field).
+        permanent = getattr(job, "permanent", False)
         if job.status is JobStatus.PROCESSING:
             found.append(Violation(STUCK_IN_PROCESSING, job.id, "still processing at the end"))
         elif expect_settled and (
             job.status is JobStatus.PENDING
-            or (job.status is JobStatus.FAILED and job.attempts < job.max_retries)
+            or may_retry(job.status, job.attempts, job.max_retries, permanent)
         ):
             found.append(
                 Violation(

@@ -274,6 +274,8 @@ class InMemoryJobStore:
                 job = self._jobs[seen.id]
                 if job.status is not PROCESSING or job.claim != seen.claim:
                     continue  # its worker reported or released it meanwhile
+                if job.lease_expires_at > now:
+                    continue  # or sent a heartbeat: it is alive after all
                 length = self._lease_lengths[job.id]
                 error = (
                     f"lease expired after {length} s: {job.claimed_by} lost or stuck "
@@ -551,6 +553,8 @@ def _refusal(job: Job, to_status: JobStatus, last_error: str | None) -> str | No
         return "a failed job needs a last_error that says why it failed"
     if to_status is not FAILED and last_error is not None:
         return f"last_error is only given when a job fails, not when it becomes {to_status.value}"
+    if to_status is PENDING and job.permanent:
+        return "the job failed permanently: only requeue() brings it back"
     if to_status is PENDING and not job.can_retry:
         return f"no attempts left ({job.attempts} of {job.max_retries} used)"
     return None
