@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .audit import Transition
+from .audit import Transition, is_requeue
 from .domain import JobStatus, can_transition, may_retry, parse_status
 
 JOB_LOST = "job lost"
@@ -317,7 +317,9 @@ def _handler_runs(runs: list[HandlerRun], jobs, transitions) -> list[Violation]:
                     )
                 )
     claims, released = _accepted_claims(jobs, transitions)
-    limits = {job.id: job.max_retries for job in jobs}
+    # Each requeue gives a job a fresh budget, so the limit grows by one budget per requeue.
+    budgets = Counter(t.job_id for t in transitions or () if is_requeue(t))
+    limits = {job.id: job.max_retries * (1 + budgets[job.id]) for job in jobs}
     for job_id, count in Counter(run.job_id for run in runs).items():
         if job_id in claims and count > claims[job_id]:
             found.append(

@@ -10,6 +10,7 @@ accepted or refused, goes into the audit log. The promises are written down once
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import threading
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .audit import AuditLog, Transition, as_transitions
+from .audit import REQUEUED, AuditLog, Transition, as_transitions
 from .backoff import MAX_DELAY, BackoffPolicy, no_delay
 from .domain import (
     COMPLETED,
@@ -42,6 +43,8 @@ from .validation import (
     check_timeout,
     checked_payload,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_LEASE = 86_400.0
 """The longest lease accepted, in seconds: a day."""
@@ -296,7 +299,7 @@ class InMemoryJobStore:
         with self._lock:
             job = self._get(job_id)
             if job.is_dead:
-                note = f"requeued by {actor}: a fresh budget of {job.max_retries} attempts"
+                note = f"{REQUEUED} by {actor}: a fresh budget of {job.max_retries} attempts"
                 return self._back_to_pending(job, 0, actor, at, note)
             reason = (
                 "only a dead job (failed for good) can be requeued; "
@@ -406,12 +409,22 @@ class InMemoryJobStore:
 
     def _retry_delay(self, job: Job | str) -> float | None:
         """Ask the backoff policy how long ``job`` waits after failing the attempt it is on
-        (``None`` when it will not be retried anyway)."""
+        (``None`` when it will not be retried anyway).
+
+        A policy that raises or answers nonsense must not leave the job stuck in processing:
+        the failure is recorded all the same, with no delay, and the log says why.
+        """
         if isinstance(job, str):
             job = self.get_job(job)
         if job.attempts >= job.max_retries:
             return None
-        return check_number(self._backoff(job), "the backoff delay", minimum=0, maximum=MAX_DELAY)
+        try:
+            delay = self._backoff(job)
+            return check_number(delay, "the backoff delay", minimum=0, maximum=MAX_DELAY)
+        except Exception:
+            log.warning("the backoff policy failed for %s; retrying without delay", job.id,
+                        exc_info=True)
+            return 0.0
 
     def _lease(self, lease_seconds: float | None) -> float:
         return self.lease_seconds if lease_seconds is None else _checked_lease(lease_seconds)
