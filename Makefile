@@ -18,9 +18,12 @@ $(STAMP): pyproject.toml $(PINS)
 # JupyterLab refuses to start as root unless told; containers and CI machines often run as root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-## Open the course in JupyterLab on 127.0.0.1 (token authentication stays on).
+## Open the course in JupyterLab on 127.0.0.1 (token authentication stays on). The server's
+## root is the repository, so the notebooks' links to the package source and README open;
+## the printed URL opens the first notebook.
+START := notebooks/00-start-here.ipynb
 lab: install
-	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
+	$(BIN)/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=. --LabApp.default_url=/lab/tree/$(START) $(ALLOW_ROOT)
 
 ## Run every test: lint, unit, property, stress, notebooks (nbval).
 test: install

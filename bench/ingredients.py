@@ -13,7 +13,7 @@ import threading
 import time
 import timeit
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 
 class Status(enum.Enum):
@@ -37,7 +37,7 @@ class Snapshot:
     created_at: datetime
 
 
-NOW = datetime.now(timezone.utc)
+NOW = datetime.now(UTC)
 LOCK = threading.Lock()
 LOG: list[tuple[float, str, Status, Status]] = []
 

@@ -12,7 +12,7 @@ import argparse
 import functools
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from . import report, rows
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_notebooks:
         folder = None
     wanted = args.only or STEPS
-    started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     load = report.load()
     children = Children()
     # The no-op runs feed both the table and the breakdown: measured once, when first needed.

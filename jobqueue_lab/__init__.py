@@ -10,6 +10,7 @@ import logging
 
 from .audit import Transition
 from .backoff import constant, exponential, no_delay
+from .clock import ManualClock
 from .contract import JobStore
 from .domain import (
     COMPLETED,
@@ -70,6 +71,7 @@ __all__ = [
     "JobQueueError",
     "JobStatus",
     "JobStore",
+    "ManualClock",
     "PermanentFailure",
     "PostgresJobStore",
     "ProcessWorkers",

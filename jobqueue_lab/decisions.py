@@ -8,6 +8,7 @@ with the same words and change jobs the same way. Only the lock differs.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 
@@ -15,6 +16,8 @@ from .backoff import MAX_DELAY, BackoffPolicy
 from .domain import FAILED, PENDING, PROCESSING, Job, JobStatus, can_transition
 from .errors import StaleClaim
 from .validation import check_int, check_number
+
+log = logging.getLogger(__name__)
 
 MAX_LEASE = 86_400.0
 """The longest lease accepted, in seconds: a day."""
@@ -68,6 +71,8 @@ def refusal(job: Job, to_status: JobStatus, last_error: str | None) -> str | Non
         return "a failed job needs a last_error that says why it failed"
     if to_status is not FAILED and last_error is not None:
         return f"last_error is only given when a job fails, not when it becomes {to_status.value}"
+    if to_status is PENDING and job.permanent:
+        return "the job failed permanently: only requeue() brings it back"
     if to_status is PENDING and not job.can_retry:
         return f"no attempts left ({job.attempts} of {job.max_retries} used)"
     return None
@@ -90,10 +95,21 @@ def checked_lease(lease_seconds: object) -> float:
 
 def retry_delay(backoff: BackoffPolicy, job: Job) -> float | None:
     """Ask the backoff policy how long ``job`` waits after failing the attempt it is on
-    (``None`` when it will not be retried anyway)."""
+    (``None`` when it will not be retried anyway).
+
+    A policy that raises or answers nonsense must not leave the job stuck in processing:
+    the failure is recorded all the same, with no delay, and the log says why.
+    """
     if job.attempts >= job.max_retries:
         return None
-    return check_number(backoff(job), "the backoff delay", minimum=0, maximum=MAX_DELAY)
+    try:
+        delay = backoff(job)
+        return check_number(delay, "the backoff delay", minimum=0, maximum=MAX_DELAY)
+    except Exception:
+        log.warning(
+            "the backoff policy failed for %s; retrying without delay", job.id, exc_info=True
+        )
+        return 0.0
 
 
 def read_clock(clock: Callable[[], float]) -> float:

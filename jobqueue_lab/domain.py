@@ -11,21 +11,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
 
-class JobStatus(str, Enum):
+class JobStatus(StrEnum):
     """Where a job is in its life. ``failed`` is a state like any other, not an accident."""
 
     PENDING = "pending"
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 # Plain names for the four statuses. The store and the workers use them on every job, and a

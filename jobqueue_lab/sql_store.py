@@ -26,10 +26,10 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from .audit import Transition
+from .audit import REQUEUED, Transition
 from .backoff import BackoffPolicy, no_delay
 from .decisions import (
     check_claim,
@@ -190,7 +190,7 @@ class SQLJobStore:
         at = self._now()
         with self._transaction() as db:
             job = self._locked(db, job_id)
-            refused = stale_claim(job, to_status, claim) or refusal(job, to_status, last_error)
+            refused = self._fence(job, to_status, claim) or refusal(job, to_status, last_error)
             if refused is None:
                 if to_status is PROCESSING:
                     return self._claim(db, job, actor, at, self.lease_seconds)
@@ -290,7 +290,7 @@ class SQLJobStore:
         with self._transaction() as db:
             job = self._locked(db, job_id)
             if job.is_dead:
-                note = f"requeued by {actor}: a fresh budget of {job.max_retries} attempts"
+                note = f"{REQUEUED} by {actor}: a fresh budget of {job.max_retries} attempts"
                 return self._back_to_pending(db, job, 0, actor, at, note)
             reason = (
                 "only a dead job (failed for good) can be requeued; "
@@ -505,6 +505,10 @@ class SQLJobStore:
             raise JobNotFound(job_id)
         return _job(row)
 
+    def _fence(self, job: Job, to_status: JobStatus, claim: int | None) -> StaleClaim | None:
+        """Fencing: the refusal of a report made under a claim that no longer holds the job."""
+        return stale_claim(job, to_status, claim)
+
     def _jobs(self, statement: str, parameters: tuple = ()) -> list[Job]:
         with self._connection() as db:
             return [_job(row) for row in db.execute(statement, parameters).fetchall()]
@@ -637,7 +641,7 @@ def _job(row: tuple) -> Job:
         max_retries,
         attempts,
         last_error,
-        datetime.fromtimestamp(created_at, timezone.utc),
+        datetime.fromtimestamp(created_at, UTC),
         claim,
         claimed_by,
         lease_expires_at,

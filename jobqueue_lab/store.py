@@ -13,10 +13,10 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from .audit import AuditLog, Transition, as_transitions
+from .audit import REQUEUED, AuditLog, Transition, as_transitions
 from .backoff import BackoffPolicy, no_delay
 from .decisions import (
     check_claim,
@@ -120,7 +120,7 @@ class InMemoryJobStore:
         actor = self._actor(actor)
         job_id = self._new_job_id()
         at = self._now()
-        job = Job(job_id, type, PENDING, frozen, max_retries, 0, None, datetime.now(timezone.utc))
+        job = Job(job_id, type, PENDING, frozen, max_retries, 0, None, datetime.now(UTC))
         with self._lock:
             if job_id in self._jobs:
                 raise ValueError(f"the id factory returned {job_id!r}, which is already taken")
@@ -188,7 +188,7 @@ class InMemoryJobStore:
         at = self._now()
         with self._lock:
             job = self._get(job_id)
-            refused = stale_claim(job, to_status, claim) or refusal(job, to_status, last_error)
+            refused = self._fence(job, to_status, claim) or refusal(job, to_status, last_error)
             if refused is None:
                 if to_status is PROCESSING:
                     return self._claim(job, actor, at, self.lease_seconds)
@@ -278,6 +278,8 @@ class InMemoryJobStore:
                 job = self._jobs[seen.id]
                 if job.status is not PROCESSING or job.claim != seen.claim:
                     continue  # its worker reported or released it meanwhile
+                if job.lease_expires_at > now:
+                    continue  # or sent a heartbeat: it is alive after all
                 length = self._lease_lengths[job.id]
                 error = (
                     f"lease expired after {length} s: {job.claimed_by} lost or stuck "
@@ -298,7 +300,7 @@ class InMemoryJobStore:
         with self._lock:
             job = self._get(job_id)
             if job.is_dead:
-                note = f"requeued by {actor}: a fresh budget of {job.max_retries} attempts"
+                note = f"{REQUEUED} by {actor}: a fresh budget of {job.max_retries} attempts"
                 return self._back_to_pending(job, 0, actor, at, note)
             reason = (
                 "only a dead job (failed for good) can be requeued; "
@@ -420,6 +422,10 @@ class InMemoryJobStore:
             return self._jobs[job_id]
         except (KeyError, TypeError):
             raise JobNotFound(job_id) from None
+
+    def _fence(self, job: Job, to_status: JobStatus, claim: int | None) -> StaleClaim | None:
+        """Fencing: the refusal of a report made under a claim that no longer holds the job."""
+        return stale_claim(job, to_status, claim)
 
     def _processing(self) -> list[Job]:
         ids = self._ids_by_status[PROCESSING]

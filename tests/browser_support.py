@@ -7,21 +7,28 @@ open one notebook per browser page, run it through the menus and report what ren
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import re
 import secrets
+import shlex
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import matplotlib.image
+import numpy as np
+from matplotlib.colors import to_rgb
 from playwright.sync_api import Browser, Locator, Page, Playwright, expect
 from playwright.sync_api import Error as PlaywrightError
 
@@ -64,11 +71,15 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class JupyterLab:
-    """A running server: where it listens, the token it demands, and where it logs."""
+    """A running server: where it listens, the token it demands, and where it logs.
+
+    ``start_url`` is the URL the server printed for the learner to open, token included.
+    """
 
     base_url: str
     token: str
     log: Path
+    start_url: str = ""
 
     def notebook_url(self, path: str, workspace: str) -> str:
         """Open ``path`` in a workspace of its own, so no other notebook is restored next to it."""
@@ -98,6 +109,44 @@ def jupyterlab_server(root_dir: Path, home: Path, *, timeout: float = 60) -> Ite
     Settings, workspaces, runtime files, trust database and checkpoints all go under ``home``,
     so a test run leaves nothing behind in the repository or in the user's Jupyter setup.
     """
+    token = secrets.token_hex(24)
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+    ]
+    with _serve(command, root_dir, home, timeout, token=token) as lab:
+        yield lab
+
+
+@contextmanager
+def make_lab_server(root_dir: Path, home: Path, *, timeout: float = 60) -> Iterator[JupyterLab]:
+    """Run the command ``make lab`` runs, as it stands in the Makefile, on a free port.
+
+    Only what keeps the test private is added (no browser, the port, the folders under
+    ``home``). The token is the one the server made up and printed, read from its log.
+    """
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "lab"],
+        cwd=root_dir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    [line] = [line for line in dry_run.stdout.splitlines() if re.search(r"jupyter lab\b", line)]
+    # The Makefile names its environment's jupyter; use the one running these tests instead.
+    _, _, *options = shlex.split(line)
+    with _serve([sys.executable, "-m", "jupyterlab", *options], root_dir, home, timeout) as lab:
+        yield lab
+
+
+@contextmanager
+def _serve(
+    command: list[str], root_dir: Path, home: Path, timeout: float, *, token: str | None = None
+) -> Iterator[JupyterLab]:
     names = ("config", "data", "runtime", "ipython", "settings", "workspaces", "checkpoints")
     dirs = {name: home / name for name in names}
     for directory in dirs.values():
@@ -107,17 +156,12 @@ def jupyterlab_server(root_dir: Path, home: Path, *, timeout: float = 60) -> Ite
         settings_file.parent.mkdir(parents=True, exist_ok=True)
         settings_file.write_text(json.dumps(values))
 
-    port, token = free_port(), secrets.token_hex(24)
+    port = free_port()
     command = [
-        sys.executable,
-        "-m",
-        "jupyterlab",
+        *command,
         "--no-browser",
-        "--ip=127.0.0.1",
         f"--port={port}",
         "--port-retries=0",
-        f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root_dir}",
         f"--LabApp.user_settings_dir={dirs['settings']}",
         f"--LabApp.workspaces_dir={dirs['workspaces']}",
         "--LabApp.extension_manager=readonly",
@@ -125,7 +169,7 @@ def jupyterlab_server(root_dir: Path, home: Path, *, timeout: float = 60) -> Ite
         # An absolute checkpoint_dir gathers every checkpoint here instead of beside each file.
         f"--FileCheckpoints.checkpoint_dir={dirs['checkpoints']}",
     ]
-    if os.geteuid() == 0:
+    if os.geteuid() == 0 and "--allow-root" not in command:
         command.append("--allow-root")
     environment = os.environ | {
         "JUPYTER_CONFIG_DIR": str(dirs["config"]),
@@ -133,12 +177,15 @@ def jupyterlab_server(root_dir: Path, home: Path, *, timeout: float = 60) -> Ite
         "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
         "IPYTHONDIR": str(dirs["ipython"]),
     }
-    lab = JupyterLab(f"http://127.0.0.1:{port}", token, home / "jupyterlab.log")
-    with lab.log.open("wb") as log:
+    log_path = home / "jupyterlab.log"
+    with log_path.open("wb") as log:
         server = subprocess.Popen(
             command, env=environment, stdout=log, stderr=subprocess.STDOUT, cwd=root_dir
         )
     try:
+        start_url = _wait_for_start_url(log_path, port, server, timeout)
+        found_token = token or re.search(r"[?&]token=(\w+)", start_url)[1]
+        lab = JupyterLab(f"http://127.0.0.1:{port}", found_token, log_path, start_url)
         _wait_until_serving(lab, server, timeout)
         yield lab
     finally:
@@ -148,6 +195,20 @@ def jupyterlab_server(root_dir: Path, home: Path, *, timeout: float = 60) -> Ite
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def _wait_for_start_url(log: Path, port: int, server: subprocess.Popen, timeout: float) -> str:
+    """The first ``http://127.0.0.1:<port>/...`` URL the server prints, token included."""
+    pattern = re.compile(rf"http://127\.0\.0\.1:{port}/\S*")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = pattern.search(log.read_text(errors="replace"))
+        if found:
+            return found[0]
+        with suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=0.2)
+            raise RuntimeError(f"JupyterLab exited with {server.returncode}:\n{_tail(log)}")
+    raise TimeoutError(f"JupyterLab printed no URL within {timeout}s:\n{_tail(log)}")
 
 
 def _wait_until_serving(lab: JupyterLab, server: subprocess.Popen, timeout: float) -> None:
@@ -160,6 +221,16 @@ def _wait_until_serving(lab: JupyterLab, server: subprocess.Popen, timeout: floa
             server.wait(timeout=0.2)
             raise RuntimeError(f"JupyterLab exited with {server.returncode}:\n{_tail(lab.log)}")
     raise TimeoutError(f"JupyterLab did not answer within {timeout}s:\n{_tail(lab.log)}")
+
+
+def status_without_token(url: str) -> int:
+    """The HTTP status ``url`` answers with when no token is given."""
+    request = urllib.request.Request(url, method="GET")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -368,6 +439,37 @@ class Dashboard:
             self.page.wait_for_function(condition, arg=handle, timeout=timeout * 1000)
         except PlaywrightError as error:
             raise AssertionError(f"counts never reached {expected}: {self.counts()}") from error
+
+
+def counts_where_the_chart_ends(
+    png: bytes, colours: Mapping[str, str], jobs: int
+) -> dict[str, int]:
+    """Read a stacked status chart the way a learner does: how many jobs each colour stands
+    for at the chart's right edge.
+
+    The plotting area is where the status colours fill whole columns of pixels (the legend's
+    patches are only a few pixels high); its last full column but one, clear of antialiasing
+    at the edge, is cut into runs of each colour, and each run is converted into jobs by its
+    share of the column's coloured height, which stands for every job in the run.
+    """
+    pixels = matplotlib.image.imread(io.BytesIO(png), format="png")[:, :, :3]
+    masks = {
+        status: np.all(np.abs(pixels - to_rgb(colour)) < 2 / 255, axis=2)
+        for status, colour in colours.items()
+    }
+    per_column = sum(mask.sum(axis=0) for mask in masks.values())
+    full = np.flatnonzero(per_column >= per_column.max() * 0.5)
+    edge = full.max() - 1
+    tall = per_column[edge]
+    return {status: round(mask[:, edge].sum() * jobs / tall) for status, mask in masks.items()}
+
+
+def png_in(image: Locator) -> bytes:
+    """The PNG an ``<img>`` element shows; JupyterLab puts image outputs in ``data:`` URLs."""
+    source = image.get_attribute("src") or ""
+    prefix = "data:image/png;base64,"
+    assert source.startswith(prefix), f"not an inline PNG: {source[:40]!r}"
+    return base64.b64decode(source.removeprefix(prefix))
 
 
 _EXECUTED = re.compile(r"^\[\d+\]:$")

@@ -21,19 +21,6 @@ STORE_KINDS = ("memory", "sqlite", "postgres")
 SQL_KINDS = ("sqlite", "postgres")
 
 
-class ManualClock:
-    """A clock that stands still until a test moves it: leases and backoff without waiting."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.time = start
-
-    def __call__(self) -> float:
-        return self.time
-
-    def advance(self, seconds: float) -> None:
-        self.time += seconds
-
-
 class StoreFactory:
     """Fresh stores of one kind; every store it made is closed by ``close_all``."""
 

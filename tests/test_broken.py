@@ -510,13 +510,15 @@ def test_the_coin_flip_policy_refuses_a_bad_rate_and_says_what_it_is():
 def test_the_summary_has_one_row_per_scenario_and_side_in_order(first_results):
     results = list(first_results.values())
     summary = summary_frame(results)
-    assert list(summary.columns) == ["scenario", "side", "violations", "defect"]
+    assert list(summary.columns) == ["scenario", "side", "problems", "defect"]
     assert list(zip(summary["scenario"], summary["side"])) == [
         (name, side) for name in SCENARIOS for side in ("broken", "correct")
     ]
-    assert summary["violations"].dtype == "int64"
-    assert list(summary["violations"]) == [
-        count for name in SCENARIOS for count in (len(BROKEN_EVIDENCE[name]), 0)
+    assert summary["problems"].dtype == "int64"
+    assert list(summary["problems"]) == [
+        count
+        for name in SCENARIOS
+        for count in (len({(v.invariant, v.job_id) for v in BROKEN_EVIDENCE[name]}), 0)
     ]
     assert all(summary["defect"][summary["side"] == "broken"] != "")
     assert set(summary["defect"][summary["side"] == "correct"]) == {""}

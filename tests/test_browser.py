@@ -3,13 +3,16 @@
 Each notebook is opened in JupyterLab, its saved outputs are cleared, and Run > Run All Cells
 runs it in a fresh kernel. Then every cell that showed a pandas table, a chart or a widget when
 it was saved must show one again, and no cell may show a traceback. The dashboard is also
-clicked through: a short run to the end, and a long run cut short with Stop.
+clicked through: a short run to the end, whose chart must end on the counts shown, and a long
+run cut short with Stop. And ``make lab`` itself is started: it must ask for its token, open
+the first notebook, and serve the package source the notebooks link to.
 
 Screenshots of every notebook, and of any failure, are saved under ``test-artifacts/browser/``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,16 +20,21 @@ import nbformat
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from jobqueue_lab.views.charts import STATUS_COLOURS
 from tests.browser_support import (
     CHROMIUM,
     PANDAS_TABLE,
     Dashboard,
     JupyterLab,
     NotebookInLab,
+    counts_where_the_chart_ends,
     jupyterlab_server,
     kernel_name,
     launch_chromium,
+    make_lab_server,
+    png_in,
     screenshots,
+    status_without_token,
     stored_cells,
 )
 
@@ -104,20 +112,59 @@ def test_dashboard_runs_to_the_end_and_stops_on_request(page: Page, lab: Jupyter
         dashboard.wait_for_counts("completed + failed === 10 && pending + processing === 0")
         assert dashboard.counts() == expected_counts(workers=3, jobs=10)
         expect(dashboard.root.locator(PANDAS_TABLE)).to_be_visible()
-        expect(dashboard.root.locator("img")).to_be_visible()
+        chart = dashboard.root.locator("img")
+        expect(chart).to_be_visible()
+        assert_chart_ends_on(png_in(chart), dashboard.counts())
         dashboard.screenshot(ARTIFACTS / "dashboard-finished.png")
 
-        slowest, most = dashboard.limits("Workers")[0], dashboard.limits("Jobs")[1]
-        dashboard.set_number("Workers", slowest)
-        dashboard.set_number("Jobs", most)
+        # One worker, 40 jobs of the default handler time: far longer than the wait below, so
+        # "stopped" is the button's doing, and each job still stands out in the chart.
+        dashboard.set_number("Workers", dashboard.limits("Workers")[0])
+        dashboard.set_number("Jobs", 40)
         dashboard.button("Run").click()
         expect(dashboard.state).to_have_text("running")
         dashboard.button("Stop").click()
-        # Well inside the dashboard's own time limit, so this "stopped" is the button's doing.
-        expect(dashboard.state).to_have_text("stopped", timeout=20_000)
-        dashboard.wait_for_counts(f"processing === 0 && completed + failed < {most}")
+        expect(dashboard.state).to_have_text("stopped", timeout=10_000)
+        dashboard.wait_for_counts("processing === 0 && completed + failed < 40")
+        expect(dashboard.root).to_contain_text("Stopped with the Stop button")
         expect(dashboard.button("Run")).to_be_enabled()
+        assert_chart_ends_on(png_in(dashboard.root.locator("img")), dashboard.counts())
         dashboard.screenshot(ARTIFACTS / "dashboard-stopped.png")
+
+
+def assert_chart_ends_on(png: bytes, counts: dict[str, int]) -> None:
+    """The status chart's right edge shows exactly ``counts``, the counts the dashboard shows."""
+    drawn = counts_where_the_chart_ends(png, STATUS_COLOURS, jobs=sum(counts.values()))
+    assert drawn == counts, f"the chart ends on {drawn}, but the counts say {counts}"
+
+
+def test_make_lab_asks_for_its_token_opens_the_course_and_serves_the_source(
+    browser: Browser, tmp_path: Path
+) -> None:
+    """The command ``make lab`` runs: on 127.0.0.1, nothing without the token, the first
+    notebook at the printed URL, and the repository as its root, so that a link from a
+    notebook to the package source opens the file."""
+    with make_lab_server(ROOT, tmp_path / "jupyterlab") as lab:
+        assert lab.base_url.startswith("http://127.0.0.1:")
+        assert status_without_token(f"{lab.base_url}/api/contents") == 403
+        assert status_without_token(f"{lab.base_url}/api/contents?token=wrong") == 403
+        assert lab.start_url.startswith(f"{lab.base_url}/lab/tree/notebooks/00-start-here.ipynb")
+        assert "jobqueue_lab" in {item["name"] for item in lab.api("GET", "contents")["content"]}
+
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        view = NotebookInLab(page, lab, "notebooks/00-start-here.ipynb")
+        with screenshots(view, ARTIFACTS / "make-lab"):
+            page.goto(lab.start_url)
+            expect(view.panel.first).to_be_visible(timeout=60_000)
+            current_document = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current")
+            expect(current_document).to_have_attribute("title", re.compile("00-start-here"))
+            view.panel.locator("a", has_text="jobqueue_lab/domain.py").first.click()
+            expect(current_document).to_have_attribute(
+                "title", re.compile(r"Path: jobqueue_lab/domain\.py"), timeout=20_000
+            )
+            editor = page.locator(".jp-FileEditor .cm-content").first
+            expect(editor).to_contain_text("TRANSITIONS", timeout=20_000)
+        page.close()
 
 
 def test_the_checks_catch_a_notebook_that_no_longer_shows_what_it_saved(

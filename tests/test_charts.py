@@ -3,6 +3,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
@@ -17,6 +18,7 @@ from jobqueue_lab import (
 )
 from jobqueue_lab.views.charts import (
     OUTCOME_COLOURS,
+    SIDE_COLOURS,
     SQUARE,
     WIDE,
     attempts_timeline,
@@ -109,9 +111,26 @@ def test_the_timeline_by_job_has_a_row_per_job_and_marks_each_retry(store):
     ax = only_axes(attempts_timeline(store, by="job"))
     rows = [label.get_text() for label in ax.get_yticklabels()]
     assert rows == [job.id for job in store.list_jobs()]
-    [markers] = ax.collections
+    [ticks] = ax.collections
     retries = [t for t in store.transitions() if t.accepted and t.from_status == "failed"]
-    assert len(markers.get_offsets()) == len(retries) == 6
+    assert len(ticks.get_segments()) == len(retries) == 6
+    heights = {round(abs(b[1] - a[1]), 2) for a, b in ticks.get_segments()}
+    assert heights == {0.9}, "each retry tick spans most of its row, so it is easy to see"
+
+
+def legend_labels(ax):
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+def test_the_timeline_legend_lists_only_what_appears(store):
+    assert legend_labels(only_axes(attempts_timeline(store))) == [
+        "completed",
+        "failed",
+        "sweeper retry",
+    ]
+    unfinished = InMemoryJobStore()
+    unfinished.claim_job(unfinished.create_job("report").id, actor="worker-1")
+    assert legend_labels(only_axes(attempts_timeline(unfinished))) == ["in progress"]
 
 
 def test_the_timeline_by_worker_adds_a_sweeper_row(store):
@@ -149,8 +168,35 @@ def test_status_over_time_stacks_all_four_statuses_up_to_the_number_of_jobs(stor
     assert list(areas) == ["completed", "failed", "processing", "pending"]
     top = max(y for path in areas["pending"].get_paths() for _, y in path.vertices)
     assert top == len(store) == 9
-    legend = [text.get_text() for text in ax.get_legend().get_texts()]
-    assert legend == ["completed", "failed", "processing", "pending"]
+    assert legend_labels(ax) == ["completed", "failed", "processing", "pending"]
+
+
+def counts_at_the_right_edge(ax) -> dict[str, int]:
+    """How many jobs the status chart shows in each status where it ends, read from the
+    drawn areas: the height of each one at the right edge of the axes."""
+    right = ax.get_xlim()[1]
+    shown = {}
+    for area in ax.collections:
+        ys = [y for path in area.get_paths() for x, y in path.vertices if np.isclose(x, right)]
+        shown[area.get_label()] = round(max(ys) - min(ys))
+    return shown
+
+
+def test_status_over_time_ends_on_the_final_counts(store):
+    final = {status.value: n for status, n in store.counts().items()}
+    assert counts_at_the_right_edge(only_axes(status_over_time(store))) == final
+
+
+def test_status_over_time_shows_the_result_of_the_last_change():
+    """The last change is the one most easily lost: here it completes job-001, and the chart
+    must end with it completed, not processing."""
+    store = InMemoryJobStore()
+    first = store.create_job("report")
+    store.create_job("report")
+    store.claim_job(first.id)
+    store.update_status(first.id, "completed")
+    shown = counts_at_the_right_edge(only_axes(status_over_time(store)))
+    assert shown == {"completed": 1, "failed": 0, "processing": 0, "pending": 1}
 
 
 def matrix_texts(store):
@@ -181,31 +227,46 @@ def test_the_transition_matrix_marks_refusals_in_red():
     assert refused.get_color() == "#c44e52"
 
 
-def violations_frame():
+def problems_frame():
     return pd.DataFrame(
         {
             "scenario": ["mutating worker", "mutating worker", "no lock", "no lock"],
             "side": ["broken", "correct", "broken", "correct"],
-            "violations": [4, 0, 7, 0],
+            "problems": [4, 0, 7, 0],
         }
     )
 
 
 def test_the_comparison_chart_puts_broken_beside_correct_per_scenario():
-    ax = only_axes(comparison_chart(violations_frame()))
+    ax = only_axes(comparison_chart(problems_frame()))
     heights = {c.get_label(): [bar.get_height() for bar in c] for c in ax.containers}
     assert heights == {"broken": [4, 7], "correct": [0, 0]}
     assert [label.get_text() for label in ax.get_xticklabels()] == ["mutating worker", "no lock"]
+    assert "once per job" in ax.get_ylabel()
+
+
+def test_the_comparison_chart_draws_a_visible_bar_for_zero():
+    ax = only_axes(comparison_chart(problems_frame().replace({7: 0})))
+    flat = {line.get_gid(): line for line in ax.lines if (line.get_gid() or "").startswith("zero:")}
+    assert set(flat) == {
+        "zero:mutating worker:correct",
+        "zero:no lock:correct",
+        "zero:no lock:broken",
+    }
+    for line in flat.values():
+        assert line.get_linewidth() >= 4 and not line.get_clip_on()
+        assert set(line.get_ydata()) == {0}
+    assert to_rgba(flat["zero:no lock:correct"].get_color()) == to_rgba(SIDE_COLOURS["correct"])
 
 
 @pytest.mark.parametrize(
     ("summary", "error", "message"),
     [
         ([1, 2], TypeError, "must be a pandas DataFrame"),
-        (violations_frame().drop(columns="side"), ValueError, "missing the column"),
-        (violations_frame().replace({"correct": "fixed"}), ValueError, "'broken' or 'correct'"),
-        (pd.concat([violations_frame()] * 2), ValueError, "must appear once"),
-        (violations_frame().assign(violations="many"), TypeError, "must hold numbers"),
+        (problems_frame().drop(columns="side"), ValueError, "missing the column"),
+        (problems_frame().replace({"correct": "fixed"}), ValueError, "'broken' or 'correct'"),
+        (pd.concat([problems_frame()] * 2), ValueError, "must appear once"),
+        (problems_frame().assign(problems="many"), TypeError, "must hold numbers"),
     ],
 )
 def test_the_comparison_chart_refuses_a_malformed_summary(summary, error, message):

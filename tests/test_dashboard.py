@@ -11,6 +11,8 @@ from jobqueue_lab.views.dashboard import (
     BROKEN_WORKER,
     CORRECT_WORKER,
     FAILURE_POLICIES,
+    STOPPED_BY_BUTTON,
+    STOPPED_BY_NEW_DASHBOARD,
     Dashboard,
     job_mix,
 )
@@ -150,14 +152,61 @@ def test_stop_ends_a_long_run_cleanly():
     assert dash.store.get_failed_jobs() == [], "work cut short by Stop is released, not failed"
     assert shown_counts(dash) == {"pending": 6, "processing": 0, "completed": 0, "failed": 0}
     assert not dash.run_button.disabled and dash.stop_button.disabled
+    message, table, _chart = dash.output.outputs
+    assert message["text"] == STOPPED_BY_BUTTON + "\n"
+    assert table["data"]["text/plain"].count("pending") == 6
+    releases = [t for t in dash.store.transitions() if t.from_status is JobStatus.PROCESSING]
+    assert [t.to_status for t in releases] == [JobStatus.PENDING] * 2
 
 
-def test_a_run_that_does_not_settle_in_time_is_stopped():
+def test_the_default_run_lasts_long_enough_to_watch():
+    """Worked out from the settings, not timed: the attempts the default run makes (emails
+    fail every attempt by default), at the default handler time, shared by the workers, and
+    the sweeps a failed email waits for before its last attempt."""
+    settings = Dashboard().settings()
+    assert settings.failure_policy == 'fail by type "email"'
+    emails = [t for t, _ in job_mix(settings.jobs, settings.email_share)].count("email")
+    attempts = settings.jobs - emails + emails * settings.max_retries
+    working = attempts * settings.handler_seconds / settings.workers
+    waiting = (settings.max_retries - 1) * settings.sweeper_interval
+    assert working + waiting >= 3, "the default run would be over before it can be watched"
+
+
+def test_a_run_that_does_not_settle_in_time_is_stopped_and_says_so():
     dash = quick(Dashboard(time_limit=0.2), jobs=2, seconds=30.0, workers=1, policy="none")
     dash.run()
     assert dash.wait(timeout=10)
     assert dash.state.value == "stopped"
     assert dash.store.get_processing_jobs() == []
+    message = dash.output.outputs[0]
+    assert message["text"].startswith("Stopped by the time limit: the run had not settled after")
+    assert "0.2 seconds" in message["text"]
+
+
+def test_showing_a_new_dashboard_stops_the_run_of_the_one_shown_before():
+    """Re-running the dashboard's cell shows a new one; the old run must not go on unseen."""
+    old = quick(Dashboard(), jobs=4, seconds=30.0, workers=2, policy="none")
+    old._repr_mimebundle_()
+    old.run()
+    assert wait_for(lambda: old.store.counts()[JobStatus.PROCESSING] == 2, timeout=10)
+    Dashboard()._repr_mimebundle_()
+    assert old.wait(timeout=10)
+    assert old.state.value == "stopped"
+    assert old.output.outputs[0]["text"] == STOPPED_BY_NEW_DASHBOARD + "\n"
+    assert old.store.get_processing_jobs() == []
+
+
+def test_showing_the_same_dashboard_again_leaves_its_run_alone():
+    dash = quick(Dashboard(), jobs=2, seconds=30.0, workers=2, policy="none")
+    dash._repr_mimebundle_()
+    dash.run()
+    try:
+        dash._repr_mimebundle_()
+        assert not dash.wait(timeout=0.2)
+        assert dash.state.value == "running"
+    finally:
+        dash.stop()
+        assert dash.wait(timeout=10)
 
 
 def test_run_does_nothing_while_a_run_is_going():

@@ -6,8 +6,7 @@ without waiting, and every store takes it as its clock.
 
 import pytest
 
-from jobqueue_lab import JobStatus, StaleClaim, constant
-from tests.stores import ManualClock
+from jobqueue_lab import JobStatus, ManualClock, StaleClaim, constant
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 

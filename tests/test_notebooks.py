@@ -3,13 +3,16 @@
 Notebooks and exercises are discovered, not listed, so a new notebook is covered as soon as
 it exists: every ``notebooks/NN-*.ipynb`` is checked, and every code cell tagged
 ``exercise-starter`` is an exercise whose check is named in the cell's ``exercise`` metadata
-(the convention is written out in ``jobqueue_lab/exercises/``).
+(the convention is written out in ``jobqueue_lab/exercises/__init__.py``). The check lives in
+the notebook's own module of checks, ``jobqueue_lab/exercises/nbNN_<name>.py``.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import inspect
+import pkgutil
 import re
 import subprocess
 import sys
@@ -19,6 +22,7 @@ from types import ModuleType
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
 
 from jobqueue_lab import exercises
 
@@ -107,9 +111,17 @@ def check_arguments(check, namespace: dict) -> dict:
     return {name: namespace[name] for name in parameters}
 
 
-def the_check(name: str):
-    check = getattr(exercises, name, None)
-    assert callable(check), f"jobqueue_lab.exercises has no check called {name!r}"
+def checks_module(path: Path) -> ModuleType:
+    """``jobqueue_lab.exercises.nbNN_*``, the one module of checks for notebook ``NN``."""
+    prefix = f"nb{path.name[:2]}_"
+    names = [m.name for m in pkgutil.iter_modules(exercises.__path__) if m.name.startswith(prefix)]
+    assert len(names) == 1, f"{path.name}: expected one jobqueue_lab/exercises/{prefix}*.py"
+    return importlib.import_module(f"{exercises.__name__}.{names[0]}")
+
+
+def the_check(path: Path, name: str):
+    check = getattr(checks_module(path), name, None)
+    assert callable(check), f"{checks_module(path).__name__} has no check called {name!r}"
     return check
 
 
@@ -248,6 +260,7 @@ def test_the_cell_after_the_starter_runs_the_check(exercise):
     assert index + 1 < len(cells), "the starter is the last cell: nothing runs its check"
     after = cells[index + 1]
     assert after.cell_type == "code" and check in after.source
+    assert f"from {checks_module(path).__name__} import" in after.source
     printed = "".join(o.get("text", "") for o in after.outputs if o.output_type == "stream")
     assert printed.startswith(exercises.NOT_SOLVED), f"stored output is not a verdict: {printed!r}"
 
@@ -256,7 +269,7 @@ def test_the_starter_is_reported_unsolved(exercise):
     path, index, check_name = exercise
     namespace: dict = {"__name__": "__starter__"}
     exec(compile(read(path).cells[index].source, f"{path.name}:cell{index}", "exec"), namespace)
-    check = the_check(check_name)
+    check = the_check(path, check_name)
     problems = check(**check_arguments(check, namespace))
     assert isinstance(problems, list)
     assert problems, "the starter code already passes its check"
@@ -266,5 +279,84 @@ def test_the_starter_is_reported_unsolved(exercise):
 def test_the_solution_solves_it(exercise):
     path, _, check_name = exercise
     solution = solution_module(path)
-    check = the_check(check_name)
+    check = the_check(path, check_name)
     assert check(**check_arguments(check, vars(solution))) == []
+
+
+# --- running cells again ---------------------------------------------------------------------
+
+REFUSALS = {"InvalidTransition"}
+"""What a cell run a second time in a row may raise: the store refusing, in words, a move the
+job has already made. Anything else (AttributeError on a ``None``, ``JobNotFound``, ...) is a
+cell that does not survive being run again."""
+
+
+def test_every_cell_survives_being_run_again(notebook_path):
+    """Run each code cell twice in a row, then the whole notebook once more, in one kernel.
+
+    The second run of a cell may only be refused by the store; the whole second pass, where
+    every section starts from its own first cell again, must raise nothing.
+    """
+    notebook = read(notebook_path)
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=120,
+        allow_errors=True,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    problems = []
+    with client.setup_kernel():
+        cells = [
+            (index, cell) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"
+        ]
+        for index, cell in cells:
+            for run in ("first run", "run again"):
+                client.execute_cell(cell, index)
+                allowed = REFUSALS if run == "run again" else set()
+                problems += [
+                    f"cell {index}, {run}: {error.ename}: {error.evalue}"
+                    for error in errors_in(cell)
+                    if error.ename not in allowed
+                ]
+        for index, cell in cells:
+            client.execute_cell(cell, index)
+            problems += [
+                f"cell {index}, second pass: {e.ename}: {e.evalue}" for e in errors_in(cell)
+            ]
+    assert not problems, "\n".join(problems)
+
+
+def errors_in(cell: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [output for output in cell.outputs if output.output_type == "error"]
+
+
+# --- what the course says about itself -------------------------------------------------------
+
+README = ROOT / "README.md"
+
+
+def markdown_of(path: Path) -> str:
+    return "\n".join(cell.source for cell in read(path).cells if cell.cell_type == "markdown")
+
+
+def test_one_python_version_is_stated_everywhere():
+    """The course environment's Python, as Binder's runtime.txt pins it, is the one the README
+    and the first notebook ask for, and the only one they name."""
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip().removeprefix("python-")
+    for name, text in [
+        ("README.md", README.read_text()),
+        ("00-start-here", markdown_of(NOTEBOOKS / "00-start-here.ipynb")),
+    ]:
+        stated = re.findall(r"Python (\d+\.\d+)\b", text.split("## Benchmarks")[0])
+        assert stated and set(stated) == {runtime}, f"{name} names Python {stated}"
+
+
+def test_the_binder_badge_is_where_the_first_notebook_says():
+    """00 sends learners to the badge at the top of the README, and names no repository path,
+    so it stays true wherever the course is published."""
+    top_of_readme = README.read_text().split("\n## ")[0]
+    assert "[![Launch the course on Binder][binder-badge]][binder-launch]" in top_of_readme
+    start = markdown_of(NOTEBOOKS / "00-start-here.ipynb")
+    assert "badge at the top of its [README](../README.md)" in start.replace("\n", " ")
+    assert "mybinder.org/v2/gh" not in start and "OWNER" not in start

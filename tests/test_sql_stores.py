@@ -16,6 +16,7 @@ from jobqueue_lab import (
     PENDING,
     InMemoryJobStore,
     JobNotFound,
+    ManualClock,
     WorkerPool,
     fail_by_type,
     simulated_work,
@@ -24,7 +25,6 @@ from jobqueue_lab.checks import find_violations
 from jobqueue_lab.postgres_store import PostgresJobStore
 from jobqueue_lab.sqlite_store import SQLiteJobStore
 from jobqueue_lab.store_urls import open_store
-from tests.stores import ManualClock
 
 ROOT = Path(__file__).resolve().parents[1]
 

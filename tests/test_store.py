@@ -1,7 +1,7 @@
 """The store contract, tested once and run against every kind of store (``make_store``)."""
 
 import threading
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 
@@ -37,7 +37,7 @@ def test_create_job_starts_pending_with_sequential_readable_ids(make_store):
     assert (first.id, second.id) == ("job-001", "job-002")
     assert first.status is PENDING and first.attempts == 0 and first.last_error is None
     assert first.max_retries == 3 and second.max_retries == 5
-    assert first.created_at.tzinfo is timezone.utc
+    assert first.created_at.tzinfo is UTC
     assert store.get_job("job-001") == first
 
 

@@ -20,6 +20,7 @@ from jobqueue_lab.views.tables import (
     failed_jobs_table,
     job_history,
     jobs_table,
+    keeps_audit_log,
     status_counts_over_time,
     styled_jobs_table,
     summary_table,
@@ -372,3 +373,28 @@ def test_a_store_without_an_audit_log_still_gives_its_job_tables(store):
 def test_history_tables_refuse_a_store_without_an_audit_log_clearly(store, table):
     with pytest.raises(TypeError, match="StoreWithoutLog keeps no audit log"):
         table(StoreWithoutLog(store.list_jobs()))
+
+
+def test_keeps_audit_log_tells_the_real_store_from_one_without_a_log(store):
+    assert keeps_audit_log(store)
+    assert not keeps_audit_log(StoreWithoutLog(store.list_jobs()))
+
+
+LONG_ERROR = (
+    "SimulatedFailure: temporary failure on attempt 2 of 3, while the remote service "
+    "was busy answering somebody else"
+)
+
+
+@pytest.mark.parametrize(
+    "table", [jobs_table, failed_jobs_table, transitions_table, attempts_table]
+)
+def test_tables_show_error_text_in_full(table):
+    store = InMemoryJobStore()
+    job = store.claim_job(store.create_job("sync", max_retries=3).id)
+    store.update_status(job.id, "failed", LONG_ERROR)
+    shown = table(store)
+    assert LONG_ERROR in shown.to_html()
+    # 20 columns is what pandas shows in a notebook; in a terminal it fits the window instead.
+    with pd.option_context("display.max_columns", 20):
+        assert LONG_ERROR in repr(shown)

@@ -47,6 +47,7 @@ OUTCOME_COLOURS: Mapping[str, str] = {
     IN_PROGRESS: STATUS_COLOURS["processing"],
 }
 SIDE_COLOURS: Mapping[str, str] = {"broken": "#c44e52", "correct": "#55a868"}
+RETRY_COLOUR = "#222222"
 
 EDGE_LABELS: Mapping[tuple[JobStatus, JobStatus], str] = {
     (JobStatus.PENDING, JobStatus.PROCESSING): "a worker claims it",
@@ -126,6 +127,7 @@ def attempts_timeline(
     ``by="job"`` gives one row per job with its retries marked on that row, so the wait for
     the sweeper shows as the gap between a failed bar and the next attempt. Attempts shorter
     than a few thousandths of the run are drawn at that minimum width so they stay visible.
+    The legend lists only the colours that appear.
     """
     if by not in ("worker", "job"):
         raise ValueError(f"by must be 'worker' or 'job', got {by!r}")
@@ -157,12 +159,13 @@ def attempts_timeline(
             linewidth=0.8,
         )
     if retry_rows:
-        ax.scatter(
+        rows_at = [place[row] for row in retry_rows]
+        ax.vlines(
             retries["at_ms"],
-            [place[row] for row in retry_rows],
-            marker="|",
-            s=180,
-            color="#222222",
+            [y - 0.45 for y in rows_at],
+            [y + 0.45 for y in rows_at],
+            color=RETRY_COLOUR,
+            linewidth=2.5,
             zorder=3,
         )
     ax.set_yticks(range(len(rows)), rows, fontsize=_label_size(len(rows)))
@@ -170,21 +173,26 @@ def attempts_timeline(
     ax.set_xlim(left=0)
     ax.set_xlabel("milliseconds since the store was made")
     ax.set_title(f"Attempts by {by}")
-    ax.legend(handles=_timeline_legend(), loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    legend = _timeline_legend(set(attempts["outcome"]), retries=bool(retry_rows))
+    ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
 def status_over_time(store: InMemoryJobStore, ax: Axes | None = None) -> Figure:
     """A stacked area of how many jobs were in each status, after every accepted change.
 
-    The top edge is the number of jobs created so far; the colours show where they were.
+    The top edge is the number of jobs created so far; the colours show where they were. Each
+    count holds until the next change, so the chart runs on past the last change, for a
+    twentieth of the run, to show how the run ended: its right edge is ``store.counts()``.
     """
     fig, ax = _figure_and_axes(ax, WIDE)
     history = status_counts_over_time(store, times=True)
     if history.empty:
         return _empty(fig, ax, "no jobs yet")
+    last_change = history["at_ms"].iloc[-1]
     start = pd.DataFrame({column: [0] for column in history.columns})
-    history = pd.concat([start, history], ignore_index=True)
+    end = history.tail(1).assign(at_ms=last_change + max(last_change * 0.05, 1.0))
+    history = pd.concat([start, history, end], ignore_index=True)
     bottom = pd.Series(0, index=history.index)
     for status in ("completed", "failed", "processing", "pending"):
         top = bottom + history[status]
@@ -198,7 +206,7 @@ def status_over_time(store: InMemoryJobStore, ax: Axes | None = None) -> Figure:
             linewidth=0,
         )
         bottom = top
-    ax.set_xlim(0, history["at_ms"].iloc[-1] or 1.0)
+    ax.set_xlim(0, history["at_ms"].iloc[-1])
     ax.set_ylim(0, max(bottom.max(), 1) * 1.05)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("milliseconds since the store was made")
@@ -245,10 +253,12 @@ def transition_matrix(store: InMemoryJobStore, ax: Axes | None = None) -> Figure
 
 
 def comparison_chart(summary: pd.DataFrame, ax: Axes | None = None) -> Figure:
-    """Invariant violations per scenario, the broken variant beside the correct one.
+    """Problems per scenario, the broken variant beside the correct one.
 
-    ``summary`` has one row per (scenario, side) with columns ``scenario``, ``side``
-    (``"broken"`` or ``"correct"``) and ``violations`` (an int). Scenarios keep their order.
+    ``summary`` is ``comparison.summary_frame(results)``: one row per (scenario, side) with
+    columns ``scenario``, ``side`` (``"broken"`` or ``"correct"``) and ``problems`` (each rule
+    broken, counted once per job). Scenarios keep their order. A side with no problems gets a
+    flat bar in its colour, so a zero is seen, not just read.
     """
     _check_comparison(summary)
     fig, ax = _figure_and_axes(ax, WIDE)
@@ -256,18 +266,18 @@ def comparison_chart(summary: pd.DataFrame, ax: Axes | None = None) -> Figure:
     width = 0.38
     for offset, side in ((-width / 2, "broken"), (width / 2, "correct")):
         rows = summary[summary["side"] == side]
-        bars = ax.bar(
-            [scenarios.index(s) + offset for s in rows["scenario"]],
-            rows["violations"],
-            width,
-            color=SIDE_COLOURS[side],
-            label=side,
-        )
+        places = [scenarios.index(s) + offset for s in rows["scenario"]]
+        colour = SIDE_COLOURS[side]
+        bars = ax.bar(places, rows["problems"], width, color=colour, label=side)
         ax.bar_label(bars)
+        for place, scenario, problems in zip(places, rows["scenario"], rows["problems"]):
+            if problems == 0:
+                _flat_bar(ax, place, width, colour, gid=f"zero:{scenario}:{side}")
     ax.set_xticks(range(len(scenarios)), scenarios, rotation=25, ha="right")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("invariant violations")
-    ax.set_title("Broken vs correct: invariant violations per scenario")
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("problems\n(each rule broken, once per job)")
+    ax.set_title("Broken vs correct: problems per scenario")
     ax.legend()
     return fig
 
@@ -362,21 +372,45 @@ def _matrix_cell(
         )
 
 
+def _flat_bar(ax: Axes, x: float, width: float, colour: str, *, gid: str) -> None:
+    """A thick line along the bottom of the axes where a bar of height zero stands."""
+    ax.plot(
+        [x - width / 2, x + width / 2],
+        [0, 0],
+        color=colour,
+        linewidth=6,
+        solid_capstyle="butt",
+        clip_on=False,
+        zorder=3,
+        gid=gid,
+    )
+
+
 def _empty(fig: Figure, ax: Axes, message: str) -> Figure:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
     ax.set_axis_off()
     return fig
 
 
-def _timeline_legend() -> list:
+def _timeline_legend(outcomes: set[str], *, retries: bool) -> list:
     handles: list = [
-        Patch(color=colour, label=outcome) for outcome, colour in OUTCOME_COLOURS.items()
+        Patch(color=colour, label=outcome)
+        for outcome, colour in OUTCOME_COLOURS.items()
+        if outcome in outcomes
     ]
-    handles.append(
-        Line2D(
-            [], [], marker="|", linestyle="", markersize=12, color="#222222", label="sweeper retry"
+    if retries:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="|",
+                linestyle="",
+                markersize=14,
+                markeredgewidth=2.5,
+                color=RETRY_COLOUR,
+                label="sweeper retry",
+            )
         )
-    )
     return handles
 
 
@@ -392,13 +426,13 @@ def _label_size(rows: int) -> float:
 def _check_comparison(summary: object) -> None:
     if not isinstance(summary, pd.DataFrame):
         raise TypeError(f"summary must be a pandas DataFrame, got {type(summary).__name__}")
-    missing = [c for c in ("scenario", "side", "violations") if c not in summary.columns]
+    missing = [c for c in ("scenario", "side", "problems") if c not in summary.columns]
     if missing:
         raise ValueError(f"summary is missing the column(s) {', '.join(missing)}")
     sides = set(summary["side"]) - set(SIDE_COLOURS)
     if sides:
         raise ValueError(f"side must be 'broken' or 'correct', got {sorted(map(str, sides))}")
-    if not pd.api.types.is_numeric_dtype(summary["violations"]):
-        raise TypeError("summary['violations'] must hold numbers (violation counts)")
+    if not pd.api.types.is_numeric_dtype(summary["problems"]):
+        raise TypeError("summary['problems'] must hold numbers (problem counts)")
     if summary.duplicated(["scenario", "side"]).any():
         raise ValueError("each (scenario, side) pair must appear once in summary")

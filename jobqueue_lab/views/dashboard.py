@@ -44,7 +44,7 @@ from ..pool import WorkerPool
 from ..store import InMemoryJobStore
 from ..worker import describe_failure
 from .charts import STATUS_COLOURS, WIDE, status_over_time
-from .tables import jobs_table, styled_jobs_table
+from .tables import jobs_table, keeps_audit_log, styled_jobs_table
 
 FAILURE_POLICIES: Mapping[str, FailurePolicy | None] = {
     "none": None,
@@ -59,6 +59,11 @@ CORRECT_WORKER = "correct (signals the store)"
 BROKEN_WORKER = "broken (mutates state)"
 
 READY, RUNNING, FINISHED, STOPPED = "ready", "running", "finished", "stopped"
+
+STOPPED_BY_BUTTON = "Stopped with the Stop button, before every job was settled."
+STOPPED_BY_NEW_DASHBOARD = (
+    "Stopped because a new dashboard was shown (its cell was run again): one run at a time."
+)
 
 NO_HISTORY = (
     "No chart: this store keeps no audit log. Its workers changed the job records directly,"
@@ -115,8 +120,14 @@ class Dashboard:
 
     ``refresh_seconds`` is how often the counts and progress bar are updated during a run;
     ``time_limit`` stops a run that has not settled by then (a broken worker may never let
-    it settle), and the state then reads ``stopped``.
+    it settle): the state then reads ``stopped``, and a message says why.
+
+    Only the dashboard shown last runs. Showing a dashboard (which is what running its cell
+    again does) stops the run of the one shown before it, which would otherwise go on out of
+    sight, with nothing on screen to stop it.
     """
+
+    _shown_last: Dashboard | None = None
 
     def __init__(self, *, refresh_seconds: float = 0.2, time_limit: float = 60.0) -> None:
         self.refresh_seconds = _positive(refresh_seconds, "refresh_seconds")
@@ -141,10 +152,10 @@ class Dashboard:
             value=3, min=1, max=6, description="Max retries", style=_STYLE
         )
         self.sweeper_interval = widgets.FloatSlider(
-            value=0.05, min=0.01, max=1.0, step=0.01, description="Sweeper interval", style=_STYLE
+            value=0.5, min=0.01, max=1.0, step=0.01, description="Sweeper interval", style=_STYLE
         )
         self.handler_seconds = widgets.FloatSlider(
-            value=0.05, min=0.0, max=2.0, step=0.01, description="Handler seconds", style=_STYLE
+            value=0.4, min=0.0, max=2.0, step=0.01, description="Handler seconds", style=_STYLE
         )
         self.worker = widgets.Dropdown(
             options=[CORRECT_WORKER, BROKEN_WORKER],
@@ -182,6 +193,7 @@ class Dashboard:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop_requested = threading.Event()
+        self._stop_reason = STOPPED_BY_BUTTON
 
     # --- what the buttons do ------------------------------------------------------------
 
@@ -197,6 +209,7 @@ class Dashboard:
             pool = _make_pool(settings)
             self.store = pool.store
             self._stop_requested = threading.Event()
+            self._stop_reason = STOPPED_BY_BUTTON
             self._begin(settings.jobs)
             self._thread = threading.Thread(
                 target=self._run,
@@ -214,7 +227,7 @@ class Dashboard:
         The broken worker cannot be interrupted, so its pool waits for the attempts in
         progress to end first (a few seconds at most).
         """
-        self._stop_requested.set()
+        self._stop(STOPPED_BY_BUTTON)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the run thread has finished; False if ``timeout`` seconds passed first."""
@@ -242,33 +255,46 @@ class Dashboard:
     def _run(self, pool: WorkerPool, settings: RunSettings, stop: threading.Event) -> None:
         outcome = STOPPED
         try:
-            outcome = self._drive(pool, settings, stop)
+            outcome, why = self._drive(pool, settings, stop)
             self._refresh(pool.store)
-            self.output.outputs = _results(pool.store)
+            message = () if why is None else (_text_output(why),)
+            self.output.outputs = message + _results(pool.store)
         except Exception as exc:
             self.output.outputs = (_text_output(f"The run failed: {describe_failure(exc)}"),)
         finally:
             self._end(outcome)
 
-    def _drive(self, pool: WorkerPool, settings: RunSettings, stop: threading.Event) -> str:
-        """Submit the jobs and watch them; the pool is stopped on the way out either way."""
+    def _drive(
+        self, pool: WorkerPool, settings: RunSettings, stop: threading.Event
+    ) -> tuple[str, str | None]:
+        """Submit the jobs and watch them: how the run ended, and why if it was stopped.
+
+        The pool is stopped on the way out either way.
+        """
         with pool:
             for job_type, payload in job_mix(settings.jobs, settings.email_share):
                 if stop.is_set():
-                    return STOPPED
+                    return STOPPED, self._stop_reason
                 pool.submit(job_type, payload, max_retries=settings.max_retries)
-            return FINISHED if self._watch(pool, stop) else STOPPED
+            return self._watch(pool, stop)
 
-    def _watch(self, pool: WorkerPool, stop: threading.Event) -> bool:
-        """Refresh the counts until every job is settled (True), or Stop or the limit (False)."""
+    def _watch(self, pool: WorkerPool, stop: threading.Event) -> tuple[str, str | None]:
+        """Refresh the counts until every job is settled, Stop is pressed or time runs out."""
         deadline = time.monotonic() + self.time_limit
         while not stop.is_set():
             self._refresh(pool.store)
             if pool.wait(self.refresh_seconds):
-                return True
+                return FINISHED, None
             if time.monotonic() > deadline:
-                return False
-        return False
+                return STOPPED, (
+                    f"Stopped by the time limit: the run had not settled after "
+                    f"{self.time_limit:g} seconds (Dashboard(time_limit=...) sets it)."
+                )
+        return STOPPED, self._stop_reason
+
+    def _stop(self, reason: str) -> None:
+        self._stop_reason = reason
+        self._stop_requested.set()
 
     def _refresh(self, store: InMemoryJobStore) -> None:
         counts = store.counts()
@@ -295,6 +321,7 @@ class Dashboard:
     # --- showing the dashboard ------------------------------------------------------------
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        self._take_the_screen()
         bundle = self.widget._repr_mimebundle_(**kwargs)
         if bundle is not None:
             bundle["text/plain"] = repr(self)
@@ -302,6 +329,13 @@ class Dashboard:
 
     def __repr__(self) -> str:
         return f"<Dashboard: {self.state.value}>"
+
+    def _take_the_screen(self) -> None:
+        """Stop the run of the dashboard shown before this one: it has left the screen."""
+        previous = Dashboard._shown_last
+        if previous is not None and previous is not self:
+            previous._stop(STOPPED_BY_NEW_DASHBOARD)
+        Dashboard._shown_last = self
 
 
 def _make_pool(settings: RunSettings) -> WorkerPool:
@@ -345,7 +379,7 @@ def _results(store: InMemoryJobStore) -> tuple[dict[str, Any], ...]:
     workers change the records directly, and nobody writes anything down), so after a broken
     run the dashboard says so instead of drawing a history it does not have.
     """
-    if not hasattr(store, "transitions"):
+    if not keeps_audit_log(store):
         return (_table_output(store), _text_output(NO_HISTORY))
     fig = Figure(figsize=WIDE, layout="constrained")
     status_over_time(store, ax=fig.add_subplot())

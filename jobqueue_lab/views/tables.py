@@ -8,6 +8,9 @@ The same scenario gives the same table on every run, which is what lets a notebo
 outputs: rows come in creation order (or audit-log order), statuses are plain strings, and
 times are left out unless you ask for them with ``times=True``. Where there is no error the
 cell holds ``None``, the same "no error" the ``Job`` uses, never an empty string or NaN.
+
+Importing this module makes pandas show text in full, in every table. By default pandas cuts
+a cell after 50 characters, which is just where an error message says which attempt failed.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ FAILED_ROW_COLOUR = "#f8d7da"
 
 JOB_COLUMNS = ("id", "type", "status", "attempts", "max_retries", "last_error")
 
+pd.set_option("display.max_colwidth", None)
+
 
 def jobs_table(store: InMemoryJobStore | Iterable[Job]) -> pd.DataFrame:
     """One row per job, in creation order: ``id, type, status, attempts, max_retries, last_error``.
@@ -42,7 +47,7 @@ def jobs_table(store: InMemoryJobStore | Iterable[Job]) -> pd.DataFrame:
         (job.id, job.type, _status(job.status), job.attempts, job.max_retries, job.last_error)
         for job in _jobs(store)
     ]
-    return _frame(rows, JOB_COLUMNS, may_be_none={"last_error"})
+    return frame_from_rows(rows, JOB_COLUMNS, may_be_none={"last_error"})
 
 
 def styled_jobs_table(store: InMemoryJobStore | Iterable[Job]) -> Styler:
@@ -68,7 +73,7 @@ def failed_jobs_table(store: InMemoryJobStore | Iterable[Job]) -> pd.DataFrame:
         if _status(job.status) == JobStatus.FAILED.value
     ]
     columns = ("id", "type", "attempts", "max_retries", "last_error", "will_retry")
-    return _frame(rows, columns, may_be_none={"last_error"})
+    return frame_from_rows(rows, columns, may_be_none={"last_error"})
 
 
 def transitions_table(
@@ -105,7 +110,9 @@ def transitions_table(
         )
         rows.append((*row, _ms(entry.at)) if times else row)
     columns = ("step", "job_id", "from", "to", "accepted", "actor", "detail")
-    return _frame(rows, _with_times(columns, times, "at_ms"), may_be_none={"from", "detail"})
+    return frame_from_rows(
+        rows, _with_times(columns, times, "at_ms"), may_be_none={"from", "detail"}
+    )
 
 
 def attempts_table(store: InMemoryJobStore, *, times: bool = False) -> pd.DataFrame:
@@ -122,7 +129,7 @@ def attempts_table(store: InMemoryJobStore, *, times: bool = False) -> pd.DataFr
         for a in _attempts(_log(store))
     ]
     columns = ("job_id", "attempt", "worker", "outcome", "error")
-    return _frame(
+    return frame_from_rows(
         rows,
         _with_times(columns, times, "started_ms", "finished_ms"),
         may_be_none={"error", "finished_ms"},
@@ -149,7 +156,7 @@ def summary_table(store: InMemoryJobStore) -> pd.DataFrame:
     audit log, like the broken variants', gets only the rows its jobs can tell.
     """
     jobs = _jobs(store)
-    log = store.transitions() if _keeps_a_log(store) else None
+    log = store.transitions() if keeps_audit_log(store) else None
     statuses = Counter(_status(job.status) for job in jobs)
     measures = {
         "jobs": len(jobs),
@@ -175,7 +182,7 @@ def attempts_per_job(store: InMemoryJobStore) -> pd.DataFrame:
     """
     retries = Counter(t.job_id for t in _log(store) if t.accepted and _is_retry(t))
     rows = [(job.id, job.attempts, retries[job.id], _status(job.status)) for job in _jobs(store)]
-    return _frame(rows, ("id", "attempts", "retries", "status"))
+    return frame_from_rows(rows, ("id", "attempts", "retries", "status"))
 
 
 def status_counts_over_time(store: InMemoryJobStore, *, times: bool = False) -> pd.DataFrame:
@@ -195,7 +202,7 @@ def status_counts_over_time(store: InMemoryJobStore, *, times: bool = False) -> 
         counts[entry.to_status] += 1
         rows.append((step, *counts.values()) + ((_ms(entry.at),) if times else ()))
     columns = ("step", *(status.value for status in JobStatus))
-    return _frame(rows, _with_times(columns, times, "at_ms"))
+    return frame_from_rows(rows, _with_times(columns, times, "at_ms"))
 
 
 def transition_counts(store: InMemoryJobStore) -> pd.DataFrame:
@@ -214,7 +221,7 @@ def transition_counts(store: InMemoryJobStore) -> pd.DataFrame:
         set(accepted) | set(refused), key=lambda p: (order.index(p[0]), order.index(p[1]))
     )
     rows = [(_status_or_none(a), _status(b), accepted[(a, b)], refused[(a, b)]) for a, b in pairs]
-    return _frame(rows, ("from", "to", "accepted", "refused"), may_be_none={"from"})
+    return frame_from_rows(rows, ("from", "to", "accepted", "refused"), may_be_none={"from"})
 
 
 class StableStyler(Styler):
@@ -227,6 +234,34 @@ class StableStyler(Styler):
     def __repr__(self) -> str:
         rows, columns = self.data.shape
         return f"<styled table: {rows} rows x {columns} columns>"
+
+
+def keeps_audit_log(store: object) -> bool:
+    """True when ``store`` keeps an audit log (``transitions()``), as the real store does.
+
+    The broken variants' stores keep none, so the tables and charts built from the log can
+    only say that there is no history to show.
+    """
+    return callable(getattr(store, "transitions", None))
+
+
+def frame_from_rows(
+    rows: Sequence[tuple], columns: Sequence[str], *, may_be_none: Collection[str] = ()
+) -> pd.DataFrame:
+    """Build a table from rows, keeping ``None`` as ``None`` in the columns named in
+    ``may_be_none``.
+
+    pandas 3 stores text in its string type, which turns ``None`` into NaN. The course uses
+    ``None`` for "no error", so those columns stay ordinary Python objects. Every table of
+    the course, here and in ``comparison``, is built this way.
+    """
+    values = list(zip(*rows)) if rows else [() for _ in columns]
+    return pd.DataFrame(
+        {
+            name: pd.Series(list(column), dtype=object if name in may_be_none else None)
+            for name, column in zip(columns, values)
+        }
+    )
 
 
 # --- rebuilding attempts from the audit log --------------------------------------------------
@@ -277,35 +312,14 @@ def _jobs(source: InMemoryJobStore | Iterable[Job]) -> list[Job]:
     return list(source)
 
 
-def _keeps_a_log(store: object) -> bool:
-    return callable(getattr(store, "transitions", None))
-
-
 def _log(store: InMemoryJobStore) -> list[Transition]:
     """The store's audit log; a clear ``TypeError`` for a store that keeps none."""
-    if not _keeps_a_log(store):
+    if not keeps_audit_log(store):
         raise TypeError(
             f"{type(store).__name__} keeps no audit log (it has no transitions()), so this "
             "table cannot be built from it; jobs_table and failed_jobs_table still work"
         )
     return store.transitions()
-
-
-def _frame(
-    rows: Sequence[tuple], columns: Sequence[str], *, may_be_none: Collection[str] = ()
-) -> pd.DataFrame:
-    """Build a table column by column, keeping ``None`` as ``None`` where a column may hold it.
-
-    pandas 3 stores text in its string type, which turns ``None`` into NaN. The course uses
-    ``None`` for "no error", so those columns stay ordinary Python objects.
-    """
-    values = list(zip(*rows)) if rows else [() for _ in columns]
-    return pd.DataFrame(
-        {
-            name: pd.Series(list(column), dtype=object if name in may_be_none else None)
-            for name, column in zip(columns, values)
-        }
-    )
 
 
 def _with_times(columns: tuple[str, ...], times: bool, *time_columns: str) -> tuple[str, ...]:
