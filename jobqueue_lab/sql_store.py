@@ -86,6 +86,8 @@ class SQLJobStore:
 
     Job ids come from the database (``job-001``, ``job-002``, ...), unique across every process
     and every reopening. The audit log's ``at`` counts seconds since the database was created.
+    What a database cannot hold is refused with ``ValueError``: numbers beyond 64 bits and,
+    on PostgreSQL, text with a NUL character.
     """
 
     dialect: Dialect
