@@ -40,6 +40,7 @@ from ..failures import (
     fail_until_attempt,
     simulated_work,
 )
+from ..mistakes.mutating_pool import MutatingWorkerPool
 from ..pool import WorkerPool
 from ..store import InMemoryJobStore
 from ..worker import describe_failure
@@ -211,8 +212,7 @@ class Dashboard:
 
         The pool then stops its workers: an attempt in progress is cut short and recorded as
         failed with the reason, and queued jobs stay pending, so no job is left processing.
-        The broken worker cannot be interrupted, so its pool waits for the attempts in
-        progress to end first (a few seconds at most).
+        The broken pool first lets go of a worker it holds at its race window.
         """
         self._stop_requested.set()
 
@@ -244,7 +244,7 @@ class Dashboard:
         try:
             outcome = self._drive(pool, settings, stop)
             self._refresh(pool.store)
-            self.output.outputs = _results(pool.store)
+            self.output.outputs = _results(pool)
         except Exception as exc:
             self.output.outputs = (_text_output(f"The run failed: {describe_failure(exc)}"),)
         finally:
@@ -313,9 +313,7 @@ def _make_pool(settings: RunSettings) -> WorkerPool:
         "queue_capacity": max(settings.jobs, 1),
     }
     if settings.worker == BROKEN_WORKER:
-        from ..mistakes.broken import MutatingWorkerPool
-
-        return MutatingWorkerPool(**options)
+        return MutatingWorkerPool(**{**options, "workers": max(settings.workers, 2)})
     return WorkerPool(**options)
 
 
@@ -338,14 +336,15 @@ def _failed_for_good(store: InMemoryJobStore) -> int:
     return sum(job.attempts >= job.max_retries for job in failed)
 
 
-def _results(store: InMemoryJobStore) -> tuple[dict[str, Any], ...]:
+def _results(pool: WorkerPool) -> tuple[dict[str, Any], ...]:
     """The jobs table and the status chart of a finished run, as Output-widget outputs.
 
     The chart is drawn from the store's audit log. The broken worker's store keeps none (its
     workers change the records directly, and nobody writes anything down), so after a broken
     run the dashboard says so instead of drawing a history it does not have.
     """
-    if not hasattr(store, "transitions"):
+    store = pool.store
+    if isinstance(pool, MutatingWorkerPool):
         return (_table_output(store), _text_output(NO_HISTORY))
     fig = Figure(figsize=WIDE, layout="constrained")
     status_over_time(store, ax=fig.add_subplot())
