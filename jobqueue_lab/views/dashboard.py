@@ -63,7 +63,8 @@ READY, RUNNING, FINISHED, STOPPED = "ready", "running", "finished", "stopped"
 
 NO_HISTORY = (
     "No chart: this store keeps no audit log. Its workers changed the job records directly,"
-    " so there is no record of what happened when."
+    " so there is no record of what happened when. Instead, the pool held one race open"
+    " (with two workers at least: a race needs two) and its handler wrote down every run:"
 )
 
 TABLE_ROWS = 20
@@ -341,11 +342,12 @@ def _results(pool: WorkerPool) -> tuple[dict[str, Any], ...]:
 
     The chart is drawn from the store's audit log. The broken worker's store keeps none (its
     workers change the records directly, and nobody writes anything down), so after a broken
-    run the dashboard says so instead of drawing a history it does not have.
+    run the dashboard says so, and shows what the pool's handler saw instead: every run,
+    checked against the records, with the race the pool forced on every run among them.
     """
     store = pool.store
     if isinstance(pool, MutatingWorkerPool):
-        return (_table_output(store), _text_output(NO_HISTORY))
+        return (_table_output(store), _text_output(f"{NO_HISTORY}\n{pool.damage_report()}"))
     fig = Figure(figsize=WIDE, layout="constrained")
     status_over_time(store, ax=fig.add_subplot())
     return (_table_output(store), _figure_output(fig))
