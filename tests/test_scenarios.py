@@ -9,7 +9,10 @@ import pytest
 from jobqueue_lab.checks import (
     COMPLETED_CHANGED,
     FAILED_WITHOUT_ERROR,
+    PAST_LEASE,
     PROCESSED_TWICE,
+    STALE_RESULT,
+    STUCK_IN_PROCESSING,
     TOO_MANY_ATTEMPTS,
     Violation,
 )
@@ -69,6 +72,18 @@ BROKEN_EVIDENCE = {
         Violation(PROCESSED_TWICE, "job-001", "handlers ran it 60 times for 3 recorded attempt(s)"),
         Violation(TOO_MANY_ATTEMPTS, "job-001", "handlers ran it 60 times, but max_retries is 3"),
         Violation(RETRY_STORM, "job-001", "20 runs in a row with no sweep between them"),
+    ],
+    "no lease": [
+        Violation(STUCK_IN_PROCESSING, "job-001", "still processing at the end"),
+        Violation(PAST_LEASE, "job-001", "still processing 2 s after its lease ran out"),
+    ],
+    "no fencing": [
+        Violation(
+            STALE_RESULT,
+            "job-001",
+            "processing -> completed accepted from claim 1 (by worker-1)"
+            " while claim 2 held the job",
+        ),
     ],
 }
 
@@ -315,3 +330,34 @@ def test_the_comparison_docstring_example_runs():
     result = doctest.testmod(comparison)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# --- the lost-worker mistakes ---------------------------------------------------------------
+
+
+def test_without_a_lease_a_healthy_worker_finds_nothing_to_claim(first_results):
+    result = first_results["no lease"]
+    assert result.broken.output[-1] == "worker-2 found nothing to claim: the job is still held"
+    assert [job.status for job in result.broken.jobs] == ["processing"]
+    assert result.correct.output[1] == "32 s later a sweep recovered job-001"
+    assert [job.status for job in result.correct.jobs] == ["completed"]
+
+
+def test_without_fencing_the_zombies_report_wins_and_with_it_the_retry_does(first_results):
+    result = first_results["no fencing"]
+    assert [job.status for job in result.broken.jobs] == ["completed"]
+    assert [job.status for job in result.correct.jobs] == ["failed"]
+    assert result.correct.jobs[0].last_error == "SimulatedFailure: card declined"
+    assert "the job is now processing" in result.correct.output[1], "the late report was refused"
+
+
+def test_the_variants_differ_from_the_real_store_in_one_method_each():
+    from jobqueue_lab import InMemoryJobStore
+    from jobqueue_lab.mistakes.broken import NoLeaseStore, UnfencedStore
+
+    assert set(vars(NoLeaseStore)) - {"__module__", "__doc__", "__qualname__"} == {
+        "recover_expired_leases"
+    }
+    assert set(vars(UnfencedStore)) - {"__module__", "__doc__", "__qualname__"} == {"_fence"}
+    assert issubclass(NoLeaseStore, InMemoryJobStore)
+    assert issubclass(UnfencedStore, InMemoryJobStore)

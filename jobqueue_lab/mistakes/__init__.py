@@ -13,6 +13,8 @@ module                      the mistake                                scenario
 ``unlocked_store``          a claim that is not atomic                 no lock
 ``no_retry_limit``          retries with no limit                      no retry limit
 ``self_retrying_worker``    the worker retries instead of the sweeper  worker retries itself
+``no_lease``                a claim with no lease: lost jobs stay stuck no lease
+``no_fencing``              a late report from a lost claim accepted   no fencing
 ==========================  =========================================  ===========================
 
 ``baseline`` holds the correct code the broken stores are copied from (nothing in it is a

@@ -8,6 +8,8 @@ The correct code they are measured against is in ``baseline``, never here.
 from .forgetful_worker import ForgetfulWorker
 from .mutating_pool import MutatingWorkerPool
 from .mutating_worker import JobRecord, LiveRecordStore, MutatingWorker
+from .no_fencing import UnfencedStore
+from .no_lease import NoLeaseStore
 from .no_retry_limit import NoRetryLimitStore
 from .random_failure import RandomFailure
 from .save_too_early import SaveTooEarlyStore
@@ -21,10 +23,12 @@ __all__ = [
     "LiveRecordStore",
     "MutatingWorker",
     "MutatingWorkerPool",
+    "NoLeaseStore",
     "NoRetryLimitStore",
     "RandomFailure",
     "SaveTooEarlyStore",
     "SelfRetryingWorker",
+    "UnfencedStore",
     "UnlockedStore",
     "error_lines_unchecked",
 ]

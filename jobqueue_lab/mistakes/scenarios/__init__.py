@@ -20,6 +20,7 @@ from .harness import (
     SideResult,
     checked_timeout,
 )
+from .lost_workers import scenario_no_fencing, scenario_no_lease
 from .mutating_worker import scenario_worker_mutates_state
 from .no_retry_limit import scenario_no_retry_limit
 from .random_failure import OUTCOME_CHANGED, scenario_random_failure
@@ -40,6 +41,8 @@ SCENARIOS: Mapping[str, Scenario] = MappingProxyType(
             scenario_no_lock,
             scenario_no_retry_limit,
             scenario_worker_retries_itself,
+            scenario_no_lease,
+            scenario_no_fencing,
         )
     }
 )
