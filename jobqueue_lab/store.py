@@ -29,6 +29,7 @@ from .domain import (
     Job,
     JobStatus,
     can_transition,
+    may_retry,
     parse_status,
 )
 from .errors import InvalidTransition, JobNotFound, StaleClaim, stale_claim_reason
@@ -420,7 +421,7 @@ class InMemoryJobStore:
         """
         if isinstance(job, str):
             job = self.get_job(job)
-        if job.attempts >= job.max_retries:
+        if not may_retry(FAILED, job.attempts, job.max_retries):
             return None
         try:
             delay = self._backoff(job)

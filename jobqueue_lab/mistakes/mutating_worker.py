@@ -60,6 +60,7 @@ class JobRecord:
     max_retries: int = 3
     attempts: int = 0
     last_error: str | None = None
+    permanent: bool = False
 
     def snapshot(self) -> Job:
         """A frozen copy of the fields as they are now. They are read one at a time, so a copy
@@ -72,11 +73,16 @@ class JobRecord:
             max_retries=self.max_retries,
             attempts=self.attempts,
             last_error=self.last_error,
+            permanent=self.permanent,
         )
 
     @property
     def can_retry(self) -> bool:
         return self.snapshot().can_retry
+
+    @property
+    def is_dead(self) -> bool:
+        return self.snapshot().is_dead
 
     @property
     def is_settled(self) -> bool:

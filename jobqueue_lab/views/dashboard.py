@@ -365,10 +365,9 @@ def _text_colour(status: JobStatus) -> str:
 
 
 def _failed_for_good(store: InMemoryJobStore) -> int:
-    """Failed jobs with no attempts left. Only failed jobs are read, so refreshing the
+    """Failed jobs that will not be retried. Only failed jobs are read, so refreshing the
     progress bar costs little however many jobs have completed."""
-    failed = store.list_jobs(JobStatus.FAILED)
-    return sum(job.attempts >= job.max_retries for job in failed)
+    return sum(not job.can_retry for job in store.list_jobs(JobStatus.FAILED))
 
 
 def _results(pool: WorkerPool) -> tuple[dict[str, Any], ...]:
