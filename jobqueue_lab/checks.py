@@ -52,6 +52,7 @@ class JobLike(Protocol):
     attempts: int
     max_retries: int
     last_error: str | None
+    permanent: bool
 
 
 @dataclass(frozen=True)
@@ -213,14 +214,11 @@ def _final_state(jobs, expect_settled: bool) -> list[Violation]:
                     f"{job.attempts} attempts, but max_retries is {job.max_retries}",
                 )
             )
-        # A permanent failure is settled whatever attempts are left (the records of stores
-        # without permanent failures have no such field).
-        permanent = getattr(job, "permanent", False)
         if job.status is JobStatus.PROCESSING:
             found.append(Violation(STUCK_IN_PROCESSING, job.id, "still processing at the end"))
         elif expect_settled and (
             job.status is JobStatus.PENDING
-            or may_retry(job.status, job.attempts, job.max_retries, permanent)
+            or may_retry(job.status, job.attempts, job.max_retries, job.permanent)
         ):
             found.append(
                 Violation(

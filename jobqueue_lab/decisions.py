@@ -13,7 +13,7 @@ import math
 from collections.abc import Callable
 
 from .backoff import MAX_DELAY, BackoffPolicy
-from .domain import FAILED, PENDING, PROCESSING, Job, JobStatus, can_transition
+from .domain import FAILED, PENDING, PROCESSING, Job, JobStatus, can_transition, may_retry
 from .errors import StaleClaim
 from .validation import check_int, check_number
 
@@ -100,7 +100,7 @@ def retry_delay(backoff: BackoffPolicy, job: Job) -> float | None:
     A policy that raises or answers nonsense must not leave the job stuck in processing:
     the failure is recorded all the same, with no delay, and the log says why.
     """
-    if job.attempts >= job.max_retries:
+    if not may_retry(FAILED, job.attempts, job.max_retries):
         return None
     try:
         delay = backoff(job)

@@ -196,7 +196,9 @@ class SQLJobStore:
             if refused is None:
                 if to_status is PROCESSING:
                     return self._claim(db, job, actor, at, self.lease_seconds)
-                return self._finish(db, job, to_status, last_error, permanent, delay, actor, at)
+                return self._finish(
+                    db, job, to_status, last_error, permanent, delay, actor, at, claim or job.claim
+                )
             reason = refused if isinstance(refused, str) else stale_claim_reason(refused)
             self._record(db, at, job_id, job.status, to_status, False, actor, reason, claim)
         if isinstance(refused, StaleClaim):
@@ -282,7 +284,8 @@ class SQLJobStore:
                     f"on attempt {job.attempts}"
                 )
                 delay = delays[job.id][1]
-                recovered.append(self._finish(db, job, FAILED, error, False, delay, actor, now))
+                finished = self._finish(db, job, FAILED, error, False, delay, actor, now, job.claim)
+                recovered.append(finished)
         return recovered
 
     def requeue(self, job_id: str, *, actor: str | None = None) -> Job:
@@ -536,7 +539,10 @@ class SQLJobStore:
         delay: float | None,
         actor: str,
         at: float,
+        claim: int,
     ) -> Job:
+        """An outcome: the job leaves processing; ``claim`` is the claim it is recorded under
+        (the reporter's, which only a store without fencing lets differ from the job's)."""
         finished = next_snapshot(
             job,
             to_status,
@@ -544,7 +550,7 @@ class SQLJobStore:
             retry_at=None if delay is None else at + delay,
             permanent=permanent,
         )
-        return self._save(db, job, finished, actor, at, last_error, job.claim or None)
+        return self._save(db, job, finished, actor, at, last_error, claim or None)
 
     def _back_to_pending(
         self,

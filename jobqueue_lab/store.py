@@ -192,7 +192,9 @@ class InMemoryJobStore:
             if refused is None:
                 if to_status is PROCESSING:
                     return self._claim(job, actor, at, self.lease_seconds)
-                return self._finish(job, to_status, last_error, permanent, delay, actor, at)
+                return self._finish(
+                    job, to_status, last_error, permanent, delay, actor, at, claim or job.claim
+                )
             reason = refused if isinstance(refused, str) else stale_claim_reason(refused)
             self._audit.record(at, job_id, job.status, to_status, False, actor, reason, claim)
         if isinstance(refused, StaleClaim):
@@ -286,7 +288,9 @@ class InMemoryJobStore:
                     f"on attempt {job.attempts}"
                 )
                 delay = delays[job.id]
-                recovered.append(self._finish(job, FAILED, error, False, delay, actor, now))
+                recovered.append(
+                    self._finish(job, FAILED, error, False, delay, actor, now, job.claim)
+                )
         return recovered
 
     def requeue(self, job_id: str, *, actor: str | None = None) -> Job:
@@ -452,7 +456,10 @@ class InMemoryJobStore:
         delay: float | None,
         actor: str,
         at: float,
+        claim: int,
     ) -> Job:
+        """An outcome: the job leaves processing; ``claim`` is the claim it is recorded under
+        (the reporter's, which only a store without fencing lets differ from the job's)."""
         self._lease_lengths.pop(job.id, None)
         finished = next_snapshot(
             job,
@@ -461,7 +468,7 @@ class InMemoryJobStore:
             retry_at=None if delay is None else at + delay,
             permanent=permanent,
         )
-        return self._save(job, finished, actor, at, last_error, job.claim or None)
+        return self._save(job, finished, actor, at, last_error, claim or None)
 
     def _back_to_pending(
         self,
