@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import procrastinate
 import psycopg
@@ -51,15 +53,27 @@ def make_app(url: str) -> procrastinate.App:
     return app
 
 
-def run(database: str, jobs: int, processes: int, failing: bool) -> Measured:
+def run(
+    database: str,
+    jobs: int,
+    processes: int,
+    failing: bool,
+    watch: Callable[[], AbstractContextManager] = nullcontext,
+) -> Measured:
     """Defer ``jobs`` jobs, half of them failing if ``failing``, into a fresh schema on the
     server at ``database`` and time ``processes`` worker processes from the gate opening to
-    every job settled."""
+    every job settled; ``watch`` as in ``store_processes.run``."""
     with fresh_schema(database) as url:
-        return _run(url, jobs, processes, failing)
+        return _run(url, jobs, processes, failing, watch)
 
 
-def _run(url: str, jobs: int, processes: int, failing: bool) -> Measured:
+def _run(
+    url: str,
+    jobs: int,
+    processes: int,
+    failing: bool,
+    watch: Callable[[], AbstractContextManager],
+) -> Measured:
     app = make_app(url)
     with app.open():
         app.schema_manager.apply_schema()
@@ -74,7 +88,7 @@ def _run(url: str, jobs: int, processes: int, failing: bool) -> Measured:
             (waiting,) = db.execute(UNSETTLED).fetchone()
             return not waiting
 
-        with GatedWorkers(commands) as workers, Section() as section:
+        with GatedWorkers(commands) as workers, watch(), Section() as section:
             workers.open()
             done = settled_after(settled, SETTLED_POLL, TIMEOUT)
             if not done or not workers.alive():

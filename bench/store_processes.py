@@ -14,8 +14,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 from jobqueue_lab import JobStatus
@@ -34,12 +34,19 @@ go back to pending, so the interval is short (Huey and procrastinate requeue a f
 once); an empty sweep costs one short write transaction."""
 
 
-def run(database: str, jobs: int, processes: int, failing: bool) -> Measured:
+def run(
+    database: str,
+    jobs: int,
+    processes: int,
+    failing: bool,
+    watch: Callable[[], AbstractContextManager] = nullcontext,
+) -> Measured:
     """Fill a fresh store with ``jobs`` jobs, half of them failing if ``failing``, and time
     ``processes`` worker processes from the gate opening to every job settled.
 
     ``database`` is ``"sqlite"`` (a new file in a temporary folder) or the ``postgresql://``
-    URL of a server (a new schema on it).
+    URL of a server (a new schema on it). ``watch`` is entered just before the gate opens and
+    left once every job is settled (``bench.process_profile`` counts what the server did).
     """
     with fresh_store(database) as url, open_store(url) as store:
         for number in range(jobs):
@@ -48,7 +55,7 @@ def run(database: str, jobs: int, processes: int, failing: bool) -> Measured:
         commands = [
             ["-m", "bench.store_processes", url, str(number == 0)] for number in range(processes)
         ]
-        with GatedWorkers(commands) as workers, Section() as section:
+        with GatedWorkers(commands) as workers, watch(), Section() as section:
             workers.open()
             settled = settled_after(store.all_settled, SETTLED_POLL, TIMEOUT)
             if not settled or not workers.alive():
