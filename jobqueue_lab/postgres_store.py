@@ -53,6 +53,7 @@ class PostgresJobStore(SQLJobStore):
         lock_rows=" FOR UPDATE",
         lock_first_free=" FOR UPDATE SKIP LOCKED",
         no_limit="ALL",
+        greater="greatest",  # greatest() passes over a NULL, as while the log is empty
     )
 
     def __init__(

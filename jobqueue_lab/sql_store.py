@@ -620,13 +620,10 @@ class SQLJobStore:
     ) -> None:
         """Append one audit entry, in the caller's transaction."""
         self._take_turn_at_the_log(db)
-        # Two writers may read the clock in one order and reach the log in the other:
-        # the log's times never go backwards, so they always agree with its order.
-        last = _one(db, self._sql.last_record_at, ())
-        if last is not None and at < last[0]:
-            at = last[0]
+        # One statement: the entry's time is ``at``, or the last entry's if that is later
+        # (see ``Statements.record``).
         from_value = None if from_status is None else from_status.value
-        entry = (at, job_id, from_value, to_status.value, accepted, actor, detail, claim)
+        entry = (at, at, job_id, from_value, to_status.value, accepted, actor, detail, claim)
         db.execute(self._sql.record, entry)
 
 
