@@ -6,8 +6,9 @@ and reports per job, counted only while the workers run (from the gate opening t
 
 * **statements**: what the worker processes sent, each a round trip to the server, leaving out
   ``BEGIN`` and ``COMMIT`` (one each per transaction): psycopg prepares a statement it sends
-  often, and ``pg_stat_statements`` does not count a prepared ``BEGIN`` or ``COMMIT``;
-* **WAL flushes**: commits that had to reach the disk (``pg_stat_wal.wal_sync``);
+  often, and ``pg_stat_statements`` does not count a prepared ``BEGIN`` or ``COMMIT``. (Since
+  the store sends its audit entries and ``COMMIT`` in one pipeline, its round trips are fewer
+  than its statements: see ``PostgresJobStore._append_and_commit``.)
 * **what the worker sessions waited for**: ``pg_stat_activity`` sampled every 2 ms, the share
   of samples in which a worker session waited for a lock, for the WAL to be flushed, for its
   client (a round trip, or Python deciding), or was running.
@@ -33,12 +34,11 @@ from .postgres import DurableServer
 SAMPLE_EVERY = 0.002
 PROFILED = {**DurableServer.settings, "shared_preload_libraries": "pg_stat_statements"}
 
-OWN_QUERIES = ("pg_stat_activity", "pg_stat_statements", "pg_stat_wal", "WHERE status IN")
+OWN_QUERIES = ("pg_stat_activity", "pg_stat_statements", "WHERE status IN")
 """Statements that the profiler and the settled-check send, left out of the counts."""
 UNCOUNTED = ("BEGIN", "COMMIT", "ROLLBACK")
 
 STATEMENTS = "SELECT query, calls FROM pg_stat_statements"
-WAL_SYNCS = "SELECT wal_sync FROM pg_stat_wal"
 WAITS = """
     SELECT state, wait_event_type, wait_event FROM pg_stat_activity
     WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
@@ -52,7 +52,6 @@ class ProfiledServer(DurableServer):
 @dataclass
 class Observed:
     statements: Counter = field(default_factory=Counter)
-    wal_syncs: int = 0
     waits: Counter = field(default_factory=Counter)
 
 
@@ -64,7 +63,6 @@ def observer(server_url: str, seen: Observed) -> Callable[[], Iterator[None]]:
         url = server_url + "&application_name=bench-observer"
         with psycopg.connect(url, autocommit=True) as db:
             db.execute("SELECT pg_stat_statements_reset()")
-            (wal_before,) = db.execute(WAL_SYNCS).fetchone()
             stop = threading.Event()
             sampler = threading.Thread(target=_sample, args=(url, stop, seen.waits))
             sampler.start()
@@ -73,8 +71,6 @@ def observer(server_url: str, seen: Observed) -> Callable[[], Iterator[None]]:
             finally:
                 stop.set()
                 sampler.join()
-                (wal_after,) = db.execute(WAL_SYNCS).fetchone()
-                seen.wal_syncs = wal_after - wal_before
                 for query, calls in db.execute(STATEMENTS).fetchall():
                     own = any(mark in query for mark in OWN_QUERIES)
                     if not own and query.strip() not in UNCOUNTED:
@@ -131,8 +127,7 @@ def _report(name: str, processes: int, jobs: int, rate: float, seen: Observed) -
     statements = sum(seen.statements.values())
     print(
         f"\n{name}, {processes} process{'es' if processes > 1 else ''}: {rate:,.0f} jobs/s, "
-        f"{statements / jobs:.1f} statements (BEGIN and COMMIT aside) and "
-        f"{seen.wal_syncs / jobs:.2f} WAL flushes per job"
+        f"{statements / jobs:.1f} statements per job (BEGIN and COMMIT aside)"
     )
     for kind, calls in seen.statements.most_common():
         print(f"  {calls / jobs:5.2f} per job  {kind}")
