@@ -98,8 +98,9 @@ class PostgresJobStore(SQLJobStore):
         if not entries:
             return super()._append_and_commit(db, entries)
         # Pipeline mode: the lock, the entries and COMMIT reach the server together, and
-        # their answers come back together. One round trip instead of three or more, and the
-        # log's lock is held for that round trip and the commit's flush to disk.
+        # their answers come back together: one round trip instead of three or more. The
+        # server runs them back to back, so the log's lock is held while it appends and
+        # flushes the commit to disk, with no wait for this process in between.
         with db.pipeline():
             super()._append_and_commit(db, entries)
 
