@@ -31,6 +31,16 @@ class Transition:
     claim: int | None = None
 
 
+REQUEUED = "requeued"
+"""How the detail of a requeue begins: a failed -> pending move like a retry, except that the
+job starts a fresh budget of attempts, which readers of the log need to tell apart."""
+
+
+def is_requeue(entry: Transition) -> bool:
+    """True for the entry of an accepted ``requeue``."""
+    return entry.accepted and (entry.detail or "").startswith(REQUEUED)
+
+
 _STATUS_BY_CODE: tuple[JobStatus | None, ...] = (None, *JobStatus)
 _CODE_BY_STATUS = {status: code for code, status in enumerate(_STATUS_BY_CODE)}
 

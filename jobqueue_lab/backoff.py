@@ -59,7 +59,8 @@ class Exponential:
         if self.jitter:
             spread = random.Random(f"{job.id}:{job.attempts}").uniform(-1.0, 1.0)
             delay *= 1.0 + self.jitter * spread
-        return delay
+        # Jitter may lift a delay above the cap; never above what the store accepts.
+        return min(delay, MAX_DELAY)
 
 
 def no_delay() -> NoDelay:

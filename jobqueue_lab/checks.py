@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .audit import Transition
-from .domain import JobStatus, can_transition, parse_status
+from .audit import Transition, is_requeue
+from .domain import JobStatus, can_transition, may_retry, parse_status
 
 JOB_LOST = "job lost"
 PROCESSED_TWICE = "job processed twice"
@@ -52,6 +52,7 @@ class JobLike(Protocol):
     attempts: int
     max_retries: int
     last_error: str | None
+    permanent: bool
 
 
 @dataclass(frozen=True)
@@ -217,7 +218,7 @@ def _final_state(jobs, expect_settled: bool) -> list[Violation]:
             found.append(Violation(STUCK_IN_PROCESSING, job.id, "still processing at the end"))
         elif expect_settled and (
             job.status is JobStatus.PENDING
-            or (job.status is JobStatus.FAILED and job.attempts < job.max_retries)
+            or may_retry(job.status, job.attempts, job.max_retries, job.permanent)
         ):
             found.append(
                 Violation(
@@ -314,7 +315,9 @@ def _handler_runs(runs: list[HandlerRun], jobs, transitions) -> list[Violation]:
                     )
                 )
     claims, released = _accepted_claims(jobs, transitions)
-    limits = {job.id: job.max_retries for job in jobs}
+    # Each requeue gives a job a fresh budget, so the limit grows by one budget per requeue.
+    budgets = Counter(t.job_id for t in transitions or () if is_requeue(t))
+    limits = {job.id: job.max_retries * (1 + budgets[job.id]) for job in jobs}
     for job_id, count in Counter(run.job_id for run in runs).items():
         if job_id in claims and count > claims[job_id]:
             found.append(

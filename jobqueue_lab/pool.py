@@ -77,9 +77,9 @@ class WorkerPool:
             self.worker_class(
                 f"worker-{n}",
                 self.store,
-                self.queue,
-                handler,
-                self._stopping,
+                work_queue=self.queue,
+                handler=handler,
+                stop=self._stopping,
                 lease_seconds=lease_seconds,
             )
             for n in range(1, workers + 1)

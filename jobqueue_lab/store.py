@@ -10,6 +10,7 @@ accepted or refused, goes into the audit log. The promises are written down once
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import threading
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from .audit import AuditLog, Transition, as_transitions
+from .audit import REQUEUED, AuditLog, Transition, as_transitions
 from .backoff import MAX_DELAY, BackoffPolicy, no_delay
 from .domain import (
     COMPLETED,
@@ -28,6 +29,7 @@ from .domain import (
     Job,
     JobStatus,
     can_transition,
+    may_retry,
     parse_status,
 )
 from .errors import InvalidTransition, JobNotFound, StaleClaim, stale_claim_reason
@@ -42,6 +44,8 @@ from .validation import (
     check_timeout,
     checked_payload,
 )
+
+log = logging.getLogger(__name__)
 
 MAX_LEASE = 86_400.0
 """The longest lease accepted, in seconds: a day."""
@@ -188,7 +192,9 @@ class InMemoryJobStore:
             if refusal is None:
                 if to_status is PROCESSING:
                     return self._claim(job, actor, at, self.lease_seconds)
-                return self._finish(job, to_status, last_error, permanent, delay, actor, at)
+                return self._finish(
+                    job, to_status, last_error, permanent, delay, actor, at, claim or job.claim
+                )
             reason = refusal if isinstance(refusal, str) else stale_claim_reason(refusal)
             self._audit.record(at, job_id, job.status, to_status, False, actor, reason, claim)
         if isinstance(refusal, StaleClaim):
@@ -274,13 +280,17 @@ class InMemoryJobStore:
                 job = self._jobs[seen.id]
                 if job.status is not PROCESSING or job.claim != seen.claim:
                     continue  # its worker reported or released it meanwhile
+                if job.lease_expires_at > now:
+                    continue  # or sent a heartbeat: it is alive after all
                 length = self._lease_lengths[job.id]
                 error = (
                     f"lease expired after {length} s: {job.claimed_by} lost or stuck "
                     f"on attempt {job.attempts}"
                 )
                 delay = delays[job.id]
-                recovered.append(self._finish(job, FAILED, error, False, delay, actor, now))
+                recovered.append(
+                    self._finish(job, FAILED, error, False, delay, actor, now, job.claim)
+                )
         return recovered
 
     def requeue(self, job_id: str, *, actor: str | None = None) -> Job:
@@ -294,7 +304,7 @@ class InMemoryJobStore:
         with self._lock:
             job = self._get(job_id)
             if job.is_dead:
-                note = f"requeued by {actor}: a fresh budget of {job.max_retries} attempts"
+                note = f"{REQUEUED} by {actor}: a fresh budget of {job.max_retries} attempts"
                 return self._back_to_pending(job, 0, actor, at, note)
             reason = (
                 "only a dead job (failed for good) can be requeued; "
@@ -404,12 +414,22 @@ class InMemoryJobStore:
 
     def _retry_delay(self, job: Job | str) -> float | None:
         """Ask the backoff policy how long ``job`` waits after failing the attempt it is on
-        (``None`` when it will not be retried anyway)."""
+        (``None`` when it will not be retried anyway).
+
+        A policy that raises or answers nonsense must not leave the job stuck in processing:
+        the failure is recorded all the same, with no delay, and the log says why.
+        """
         if isinstance(job, str):
             job = self.get_job(job)
-        if job.attempts >= job.max_retries:
+        if not may_retry(FAILED, job.attempts, job.max_retries):
             return None
-        return check_number(self._backoff(job), "the backoff delay", minimum=0, maximum=MAX_DELAY)
+        try:
+            delay = self._backoff(job)
+            return check_number(delay, "the backoff delay", minimum=0, maximum=MAX_DELAY)
+        except Exception:
+            log.warning("the backoff policy failed for %s; retrying without delay", job.id,
+                        exc_info=True)
+            return 0.0
 
     def _lease(self, lease_seconds: float | None) -> float:
         return self.lease_seconds if lease_seconds is None else _checked_lease(lease_seconds)
@@ -455,7 +475,10 @@ class InMemoryJobStore:
         delay: float | None,
         actor: str,
         at: float,
+        claim: int,
     ) -> Job:
+        """An outcome: the job leaves processing; ``claim`` is the claim it is recorded under
+        (the reporter's, which only a store without fencing lets differ from the job's)."""
         self._lease_lengths.pop(job.id, None)
         finished = _snapshot(
             job,
@@ -464,7 +487,7 @@ class InMemoryJobStore:
             retry_at=None if delay is None else at + delay,
             permanent=permanent,
         )
-        return self._save(job, finished, actor, at, last_error, job.claim or None)
+        return self._save(job, finished, actor, at, last_error, claim or None)
 
     def _back_to_pending(
         self,
@@ -551,6 +574,8 @@ def _refusal(job: Job, to_status: JobStatus, last_error: str | None) -> str | No
         return "a failed job needs a last_error that says why it failed"
     if to_status is not FAILED and last_error is not None:
         return f"last_error is only given when a job fails, not when it becomes {to_status.value}"
+    if to_status is PENDING and job.permanent:
+        return "the job failed permanently: only requeue() brings it back"
     if to_status is PENDING and not job.can_retry:
         return f"no attempts left ({job.attempts} of {job.max_retries} used)"
     return None

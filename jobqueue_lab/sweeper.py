@@ -9,12 +9,15 @@ instead of each worker hammering a failing job in a tight loop.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .contract import JobStore
 from .validation import check_callable, check_limit, check_number
+
+log = logging.getLogger(__name__)
 
 MIN_PAUSE = 0.001
 """The shortest wait between two sweeps, in seconds, whatever the interval.
@@ -87,4 +90,9 @@ class Sweeper(threading.Thread):
                 return
             if woken:
                 self._wake.clear()
-            self.sweep_once()
+            try:
+                self.sweep_once()
+            except Exception:
+                # A sweep that fails (say, a backoff policy that raises) must not end the
+                # sweeping: every later retry and recovery depends on it.
+                log.exception("a sweep failed; the sweeper carries on")

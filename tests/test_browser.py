@@ -21,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from jobqueue_lab.views.charts import STATUS_COLOURS
+from jobqueue_lab.views.dashboard import BROKEN_WORKER
 from tests.browser_support import (
     CHROMIUM,
     PANDAS_TABLE,
@@ -130,6 +131,23 @@ def test_dashboard_runs_to_the_end_and_stops_on_request(page: Page, lab: Jupyter
         expect(dashboard.button("Run")).to_be_enabled()
         assert_chart_ends_on(png_in(dashboard.root.locator("img")), dashboard.counts())
         dashboard.screenshot(ARTIFACTS / "dashboard-stopped.png")
+
+
+@pytest.mark.skipif(not DASHBOARD.exists(), reason=f"{DASHBOARD.name} does not exist yet")
+def test_the_broken_worker_shows_its_damage_in_the_dashboard(page: Page, lab: JupyterLab) -> None:
+    view = in_lab(page, lab, DASHBOARD)
+    with screenshots(view, ARTIFACTS / "dashboard-broken"):
+        open_and_run(view, DASHBOARD)
+        dashboard = Dashboard(view)
+        dashboard.control("Worker").locator("select").select_option(label=BROKEN_WORKER)
+        dashboard.set_number("Workers", 2)
+        dashboard.set_number("Jobs", 6)
+        dashboard.button("Run").click()
+        expect(dashboard.state).to_have_text("finished", timeout=60_000)
+        expect(dashboard.root).to_contain_text("No chart: this store keeps no audit log")
+        expect(dashboard.root).to_contain_text("job processed twice")
+        expect(dashboard.root).to_contain_text("worker-1 and worker-2 ran it at the same time")
+        dashboard.screenshot(ARTIFACTS / "dashboard-broken-finished.png")
 
 
 def assert_chart_ends_on(png: bytes, counts: dict[str, int]) -> None:

@@ -355,3 +355,11 @@ def test_a_run_log_with_a_witness_shows_it_each_job_as_a_run_starts():
     log = RunLog(witness)
     log.watch(lambda job: None)(job(status=PROCESSING))
     assert [t.to_status for t in witness.transitions()] == [PROCESSING]
+
+
+def test_a_permanent_failure_with_attempts_left_is_settled():
+    permanent = Job(
+        "job-001", "email", FAILED, attempts=1, max_retries=3, last_error="bad", permanent=True
+    )
+    transient = job("job-002", FAILED, attempts=1, max_retries=3, last_error="flaky")
+    assert kinds(find_violations([permanent, transient])) == [(NOT_SETTLED, "job-002")]

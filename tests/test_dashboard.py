@@ -326,6 +326,57 @@ def test_the_broken_worker_runs_the_mutating_pool_and_says_it_has_no_history():
     assert note["text"].startswith("No chart: this store keeps no audit log.")
 
 
+def broken_run(dash):
+    """Run the broken worker with the controls as set; its outputs: the table and the text."""
+    dash.worker.value = BROKEN_WORKER
+    dash.run()
+    assert dash.wait(timeout=30)
+    table, note = dash.output.outputs
+    return table, note["text"]
+
+
+@pytest.mark.stress
+@pytest.mark.parametrize("repetition", range(20))
+def test_the_broken_worker_shows_a_double_run_on_every_run(repetition):
+    dash = quick(Dashboard(), jobs=8 + repetition, workers=2 + repetition % 7)
+    table, text = broken_run(dash)
+    assert dash.state.value == "finished"
+    [double] = [line for line in text.splitlines() if "job processed twice" in line]
+    assert double.endswith("ran it at the same time")
+    job_id = double.split(":")[0].strip()
+    assert job_id in table["data"]["text/html"]
+
+
+def test_the_broken_worker_sets_the_runs_the_handlers_saw_against_the_attempts_recorded():
+    dash = quick(Dashboard(), jobs=8, workers=3)
+    _, text = broken_run(dash)
+    attempts = sum(record.attempts for record in dash.store.list_jobs())
+    runs_line = next(line for line in text.splitlines() if line.startswith("What the handlers"))
+    assert runs_line.endswith(f"runs, for {attempts} attempts in the store's records.")
+    assert "Rules broken (" in text
+
+
+def test_the_broken_worker_races_even_when_one_worker_is_chosen():
+    dash = quick(Dashboard(), jobs=4, workers=1)
+    _, text = broken_run(dash)
+    assert "a race needs two" in text
+    assert "ran it at the same time" in text
+
+
+def test_stop_ends_a_broken_run_cleanly_however_far_it_got():
+    dash = quick(Dashboard(), jobs=6, seconds=30.0, workers=2, policy="none")
+    dash.worker.value = BROKEN_WORKER
+    dash.run()
+    assert wait_for(lambda: dash.store.counts()[JobStatus.PROCESSING] > 0, timeout=10)
+    dash.stop()
+    assert dash.wait(timeout=10)
+    assert dash.state.value == "stopped"
+    assert dash.store.list_jobs(JobStatus.PROCESSING) == []
+    message, _table, note = dash.output.outputs
+    assert message["text"] == STOPPED_BY_BUTTON + "\n"
+    assert note["text"].startswith("No chart: this store keeps no audit log.")
+
+
 # --- "Lose a worker": recovery shown live (notebook 08) ----------------------------------------
 
 

@@ -30,6 +30,7 @@ from jobqueue_lab import (
     stop_requested,
 )
 from jobqueue_lab.checks import PROCESSED_TWICE, find_violations
+from jobqueue_lab.sweeper import Sweeper
 from jobqueue_lab.validation import MAX_PAYLOAD_DEPTH
 from tests.support import wait_for
 
@@ -573,3 +574,42 @@ def test_the_create_race_test_fails_when_the_lock_is_gone(monkeypatch):
     assert len(created) > 1
     assert len(creations) > len(store), "jobs were reported created and then lost"
 
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [lambda job: 1 / 0, lambda job: "soon", lambda job: -5.0, lambda job: math.inf],
+    ids=["raises", "not a number", "negative", "infinite"],
+)
+def test_a_broken_backoff_policy_never_strands_a_job(policy, caplog):
+    store = InMemoryJobStore(backoff=policy)
+    pool = WorkerPool(store, workers=1, handler=simulated_work(fail=lambda job: "down"))
+    with caplog.at_level(logging.WARNING, logger="jobqueue_lab"), pool:
+        job = pool.submit("t", max_retries=2)
+        assert pool.wait(timeout=30)
+    final = store.get_job(job.id)
+    assert (final.status, final.attempts) == (FAILED, 2), "failed, retried at once, failed again"
+    assert any("backoff policy failed for job-001" in r.getMessage() for r in caplog.records)
+
+
+def test_a_sweep_that_raises_does_not_end_the_sweeper(caplog):
+    calls = []
+
+    def enqueue(job_id):
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise RuntimeError("queue hiccup")
+        return True
+
+    store = InMemoryJobStore()
+    store.create_job("t")
+    stop = threading.Event()
+    sweeper = Sweeper(store, enqueue, interval=0.001, stop=stop)
+    with caplog.at_level(logging.ERROR, logger="jobqueue_lab"):
+        sweeper.start()
+        try:
+            assert wait_for(lambda: len(calls) >= 3), "it went on sweeping after the failure"
+        finally:
+            stop.set()
+            sweeper.join(timeout=10)
+    assert any("a sweep failed" in r.getMessage() for r in caplog.records)

@@ -43,11 +43,12 @@ from ..failures import (
     fail_until_attempt,
     simulated_work,
 )
+from ..mistakes.mutating_pool import MutatingWorkerPool
 from ..pool import WorkerPool
 from ..store import InMemoryJobStore
 from ..worker import Handler, describe_failure, stop_requested
 from .charts import STATUS_COLOURS, WIDE, status_over_time
-from .tables import jobs_table, keeps_audit_log, styled_jobs_table, transitions_table
+from .tables import jobs_table, styled_jobs_table, transitions_table
 
 FAILURE_POLICIES: Mapping[str, FailurePolicy | None] = {
     "none": None,
@@ -81,7 +82,8 @@ STOPPED_BY_NEW_DASHBOARD = (
 
 NO_HISTORY = (
     "No chart: this store keeps no audit log. Its workers changed the job records directly,"
-    " so there is no record of what happened when."
+    " so there is no record of what happened when. Instead, the pool held one race open"
+    " (with two workers at least: a race needs two) and its handler wrote down every run:"
 )
 
 TABLE_ROWS = 20
@@ -251,8 +253,7 @@ class Dashboard:
 
         The pool then stops its workers: an attempt in progress is cut short and recorded as
         failed with the reason, and queued jobs stay pending, so no job is left processing.
-        The broken worker cannot be interrupted, so its pool waits for the attempts in
-        progress to end first (a few seconds at most).
+        The broken pool first lets go of a worker it holds at its race window.
         """
         self._stop(STOPPED_BY_BUTTON)
 
@@ -287,7 +288,7 @@ class Dashboard:
             self._refresh(pool.store)
             message = () if why is None else (_text_output(why),)
             lost = _lost_worker_outputs(settings, pool.store)
-            self.output.outputs = message + lost + _results(pool.store)
+            self.output.outputs = message + lost + _results(pool)
         except Exception as exc:
             self.output.outputs = (_text_output(f"The run failed: {describe_failure(exc)}"),)
         finally:
@@ -378,9 +379,7 @@ def _make_pool(settings: RunSettings) -> WorkerPool:
         "queue_capacity": max(settings.jobs, 1),
     }
     if settings.worker == BROKEN_WORKER:
-        from ..mistakes.broken import MutatingWorkerPool
-
-        return MutatingWorkerPool(**options)
+        return MutatingWorkerPool(**{**options, "workers": max(settings.workers, 2)})
     return WorkerPool(**options)
 
 
@@ -495,21 +494,22 @@ def _text_colour(status: JobStatus) -> str:
 
 
 def _failed_for_good(store: InMemoryJobStore) -> int:
-    """Failed jobs with no attempts left. Only failed jobs are read, so refreshing the
+    """Failed jobs that will not be retried. Only failed jobs are read, so refreshing the
     progress bar costs little however many jobs have completed."""
-    failed = store.list_jobs(JobStatus.FAILED)
-    return sum(job.attempts >= job.max_retries for job in failed)
+    return sum(not job.can_retry for job in store.list_jobs(JobStatus.FAILED))
 
 
-def _results(store: InMemoryJobStore) -> tuple[dict[str, Any], ...]:
+def _results(pool: WorkerPool) -> tuple[dict[str, Any], ...]:
     """The jobs table and the status chart of a finished run, as Output-widget outputs.
 
     The chart is drawn from the store's audit log. The broken worker's store keeps none (its
     workers change the records directly, and nobody writes anything down), so after a broken
-    run the dashboard says so instead of drawing a history it does not have.
+    run the dashboard says so, and shows what the pool's handler saw instead: every run,
+    checked against the records, with the race the pool forced on every run among them.
     """
-    if not keeps_audit_log(store):
-        return (_table_output(store), _text_output(NO_HISTORY))
+    store = pool.store
+    if isinstance(pool, MutatingWorkerPool):
+        return (_table_output(store), _text_output(f"{NO_HISTORY}\n{pool.damage_report()}"))
     fig = Figure(figsize=WIDE, layout="constrained")
     status_over_time(store, ax=fig.add_subplot())
     return (_table_output(store), _figure_output(fig))

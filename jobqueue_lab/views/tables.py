@@ -24,7 +24,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from ..audit import Transition
-from ..domain import Job, JobStatus, parse_status
+from ..domain import Job, JobStatus, may_retry, parse_status
 from ..store import InMemoryJobStore
 
 IN_PROGRESS = "in progress"
@@ -72,8 +72,8 @@ def failed_jobs_table(store: InMemoryJobStore | Iterable[Job]) -> pd.DataFrame:
     """The failed jobs, each with its reason and whether the sweeper will try it again.
 
     Columns ``id, type, attempts, max_retries, last_error, will_retry``; ``will_retry`` is
-    True while the job may run again: attempts left (``attempts < max_retries``), and not a
-    failure its handler called permanent.
+    True while the sweeper may retry it (``may_retry``: attempts left, and not a permanent
+    failure).
     """
     rows = [
         (job.id, job.type, job.attempts, job.max_retries, job.last_error, _will_retry(job))
@@ -421,7 +421,8 @@ def _ms_or_none(seconds: float | None) -> float | None:
 
 
 def _will_retry(job: Job) -> bool:
-    return job.can_retry
+    """Whether the sweeper may retry this failed job: the one retry rule, ``may_retry``."""
+    return may_retry(JobStatus.FAILED, job.attempts, job.max_retries, job.permanent)
 
 
 def _why_dead(job: Job) -> str:

@@ -1,0 +1,166 @@
+"""Scenarios for workers that go quiet: a lost worker without leases, a zombie without fencing.
+
+Both are played with a ``ManualClock`` (a lease "runs out" when the scenario moves the clock) and
+with real ``Worker``s whose handlers are held on events, so every run takes the same steps in
+the same order, in a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from ...checks import RunLog, Violation, find_violations
+from ...clock import ManualClock
+from ...domain import Job
+from ...failures import SimulatedFailure
+from ...store import InMemoryJobStore
+from ...sweeper import Sweeper
+from ..no_fencing import UnfencedStore
+from ..no_lease import NoLeaseStore
+from .harness import (
+    JobRow,
+    Sides,
+    broken_side,
+    correct_side,
+    real_worker,
+    rows,
+    scenario,
+    wait_for,
+)
+
+LEASE = 30.0
+SWEEP = 1.0  # how far past a lease the checker lets a job go: one sweep
+
+Played = tuple[list[Violation], tuple[JobRow, ...], tuple[str, ...]]
+"""One side played: the rules it broke, its jobs at the end, and what it reported."""
+
+
+class HeldHandler:
+    """A handler that says when it has started, then waits to be let go before it finishes."""
+
+    def __init__(self, finish: Callable[[Job], None] = lambda job: None) -> None:
+        self.started, self.go = threading.Event(), threading.Event()
+        self._finish = finish
+
+    def __call__(self, job: Job) -> None:
+        self.started.set()
+        self.go.wait()
+        self._finish(job)
+
+
+def run_on_thread(
+    store: InMemoryJobStore, name: str, handler: Callable[[Job], object], job: Job
+) -> threading.Thread:
+    """A real worker named ``name`` processing ``job`` (already claimed) on a thread of its own."""
+    worker = real_worker(name, store, handler)
+    thread = threading.Thread(target=worker.process, args=(job,), name=name, daemon=True)
+    thread.start()
+    return thread
+
+
+# --- no lease --------------------------------------------------------------------------------
+
+
+@scenario("no lease", "lost workers: a claim without a lease")
+def scenario_no_lease(timeout: float) -> Sides:
+    """A worker claims a job and is lost; the lease runs out; the sweeper sweeps; a healthy
+    worker is waiting. With leases the job is recovered and done; without, it stays stuck."""
+    broken, broken_jobs, broken_lines = _lose_a_worker(NoLeaseStore, timeout)
+    correct, correct_jobs, correct_lines = _lose_a_worker(InMemoryJobStore, timeout)
+    return Sides(
+        broken_side(
+            "NoLeaseStore",
+            broken,
+            "the lost worker's job stayed processing long past its lease, and never settled",
+            jobs=broken_jobs,
+            output=broken_lines,
+        ),
+        correct_side("InMemoryJobStore", correct, jobs=correct_jobs, output=correct_lines),
+    )
+
+
+def _lose_a_worker(store_class: type[InMemoryJobStore], timeout: float) -> Played:
+    clock = ManualClock()
+    store = store_class(clock=clock, lease_seconds=LEASE)
+    runs = RunLog()
+    job = store.create_job("report", {"month": "2024-05"}, max_retries=2)
+    lost = HeldHandler()
+    claimed = store.claim_job(job.id, actor="worker-1")
+    zombie = run_on_thread(store, "worker-1", runs.watch(lost), claimed)
+    wait_for(lost.started, timeout, "worker-1 to start the job")
+    lines = [f"worker-1 claimed {job.id} and went quiet (lease {LEASE:g} s)"]
+    clock.advance(LEASE + 2 * SWEEP)
+    recovered = Sweeper(store, lambda job_id: True).sweep_once().recovered
+    lines.append(
+        f"{LEASE + 2 * SWEEP:g} s later a sweep recovered {', '.join(recovered) or 'nothing'}"
+    )
+    retry = store.claim_next(actor="worker-2")
+    if retry is None:
+        lines.append("worker-2 found nothing to claim: the job is still held")
+    else:
+        real_worker("worker-2", store, runs.watch(lambda job: None)).process(retry)
+        lines.append(f"worker-2 claimed it (claim {retry.claim}) and completed it")
+    # Judged while worker-1 is still lost: what a real queue would look like from now on.
+    jobs = store.list_jobs()
+    found = find_violations(
+        jobs, store.transitions(), handler_runs=runs.runs, now=clock(), grace=SWEEP
+    )
+    lost.go.set()  # let the thread end; a lost worker in a real queue never would
+    zombie.join(timeout)
+    return found, rows(jobs), tuple(lines)
+
+
+# --- no fencing ------------------------------------------------------------------------------
+
+
+@scenario("no fencing", "lost workers: a late report from a stale claim is accepted")
+def scenario_no_fencing(timeout: float) -> Sides:
+    """A worker claims a payment and stalls; its lease runs out and the job is retried; the retry
+    finds the card declined. Then the stalled worker wakes up and reports "completed"."""
+    broken, broken_jobs, broken_lines = _zombie_reports_late(UnfencedStore, timeout)
+    correct, correct_jobs, correct_lines = _zombie_reports_late(InMemoryJobStore, timeout)
+    return Sides(
+        broken_side(
+            "UnfencedStore",
+            broken,
+            "the zombie's late 'completed' replaced the retry's real outcome",
+            jobs=broken_jobs,
+            output=broken_lines,
+        ),
+        correct_side("InMemoryJobStore", correct, jobs=correct_jobs, output=correct_lines),
+    )
+
+
+def _declined(job: Job) -> None:
+    raise SimulatedFailure("card declined")
+
+
+def _zombie_reports_late(store_class: type[InMemoryJobStore], timeout: float) -> Played:
+    clock = ManualClock()
+    store = store_class(clock=clock, lease_seconds=LEASE)
+    runs = RunLog()
+    job = store.create_job("charge", {"card": "4242", "amount": 30}, max_retries=2)
+    stalled, retry = HeldHandler(), HeldHandler(finish=_declined)
+    first = store.claim_job(job.id, actor="worker-1")
+    zombie = run_on_thread(store, "worker-1", runs.watch(stalled), first)
+    wait_for(stalled.started, timeout, "worker-1 to start the job")
+    clock.advance(LEASE + SWEEP)
+    Sweeper(store, lambda job_id: True).sweep_once()
+    second = store.claim_next(actor="worker-2")
+    current = run_on_thread(store, "worker-2", runs.watch(retry), second)
+    wait_for(retry.started, timeout, "worker-2 to start the retry")
+    stalled.go.set()
+    zombie.join(timeout)
+    after_zombie = store.get_job(job.id).status.value
+    retry.go.set()
+    current.join(timeout)
+    final = store.get_job(job.id)
+    lines = (
+        f"claim 1 (worker-1) stalled; its lease ran out, claim {second.claim} (worker-2) took over",
+        f"worker-1 woke up and reported completed: the job is now {after_zombie}",
+        f"worker-2 reported failed (card declined): the job ends {final.status.value}",
+    )
+    jobs = store.list_jobs()
+    found = find_violations(jobs, store.transitions(), handler_runs=runs.runs)
+    return found, rows(jobs), lines
