@@ -439,3 +439,14 @@ def test_the_lease_timeline_is_a_fixed_size_figure_pyplot_will_not_show_again():
     assert [t.get_text() for t in only_axes(lease_timeline(InMemoryJobStore())).texts] == [
         "no attempts yet"
     ]
+
+
+def test_the_lease_timeline_leaves_out_refusals_of_jobs_never_claimed():
+    store = InMemoryJobStore()
+    waiting = store.create_job("t").id
+    store.claim_job(store.create_job("t").id)
+    with pytest.raises(StaleClaim):
+        store.renew_lease(waiting, claim=1)
+    ax = only_axes(lease_timeline(store))
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["job-002"]
+    assert not gids(ax.figure, "fenced:")

@@ -237,12 +237,11 @@ def lease_timeline(store: InMemoryJobStore, ax: Axes | None = None) -> Figure:
     attempts = attempts_table(store, times=True)
     if attempts.empty:
         return _empty(fig, ax, "no attempts yet")
-    log = store.transitions()
-    retries = [t for t in log if t.accepted and _is_retry(t)]
-    fenced = _fenced(log)
-
     rows = list(dict.fromkeys(attempts["job_id"]))
     place = {job_id: y for y, job_id in enumerate(rows)}
+    log = store.transitions()
+    retries = [t for t in log if t.accepted and _is_retry(t) and t.job_id in place]
+    fenced = [t for t in _fenced(log) if t.job_id in place]
     end = max(entry.at for entry in log)
     minimum = max(end, 1.0) * 0.004
     shown: set[str] = set()

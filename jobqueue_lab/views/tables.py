@@ -348,7 +348,6 @@ class _Attempt:
     finished: float | None = None
     outcome: str = IN_PROGRESS
     error: str | None = None
-    ended_by: str | None = None
 
 
 def _attempts(log: Iterable[Transition]) -> list[_Attempt]:
@@ -368,7 +367,6 @@ def _attempts(log: Iterable[Transition]) -> list[_Attempt]:
             attempt = running.pop(entry.job_id, None)
             if attempt is not None:
                 attempt.finished = entry.at
-                attempt.ended_by = entry.actor
                 if entry.to_status is JobStatus.PENDING:
                     attempt.outcome = RELEASED
                 else:
