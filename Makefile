@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml $(PINS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c $(PINS) -e '.[lab,test,bench]'
+	$(BIN)/python -m pip install --quiet -c $(PINS) -e '.[lab,test,bench,postgres]'
 	touch $(STAMP)
 
 # JupyterLab refuses to start as root unless told; containers and CI machines often run as root.

@@ -2,7 +2,8 @@
 
 Jobs move ``pending -> processing -> completed | failed``, and a failed job may go back to
 ``pending`` while it has attempts left. Workers signal outcomes; the store validates and
-applies them under one lock; the sweeper retries failed jobs within the limit.
+applies them under one lock; the sweeper retries failed jobs within the limit. The same store
+contract is kept in memory, in a SQLite file and in PostgreSQL, where worker processes share it.
 """
 
 import logging
@@ -36,10 +37,21 @@ from .failures import (
     simulated_work,
 )
 from .pool import WorkerPool
+from .postgres_store import PostgresJobStore
+from .process_workers import ProcessWorkers
+from .sqlite_store import SQLiteJobStore
 from .store import InMemoryJobStore, sequential_ids
+from .store_urls import open_store
 from .sweeper import Sweeper, SweepReport
 from .work_queue import WorkQueue
-from .worker import Worker, describe_failure, heartbeat, heartbeat_interval, stop_requested
+from .worker import (
+    ClaimingWorker,
+    Worker,
+    describe_failure,
+    heartbeat,
+    heartbeat_interval,
+    stop_requested,
+)
 
 # The library convention: log to whoever configures logging, never to a notebook cell by default.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -51,6 +63,7 @@ __all__ = [
     "PROCESSING",
     "RELEASE",
     "TRANSITIONS",
+    "ClaimingWorker",
     "InMemoryJobStore",
     "InvalidTransition",
     "Job",
@@ -60,6 +73,9 @@ __all__ = [
     "JobStore",
     "ManualClock",
     "PermanentFailure",
+    "PostgresJobStore",
+    "ProcessWorkers",
+    "SQLiteJobStore",
     "SimulatedFailure",
     "StaleClaim",
     "SweepReport",
@@ -83,6 +99,7 @@ __all__ = [
     "may_retry",
     "never_fail",
     "no_delay",
+    "open_store",
     "sequential_ids",
     "simulated_work",
     "stop_requested",

@@ -10,9 +10,10 @@ from functools import partial
 from typing import Any
 
 from .contract import JobStore
+from .decisions import MAX_LEASE
 from .domain import PENDING, Job
 from .failures import simulated_work
-from .store import MAX_LEASE, InMemoryJobStore
+from .store import InMemoryJobStore
 from .sweeper import Sweeper
 from .validation import check_callable, check_int, check_number, check_timeout
 from .work_queue import WorkQueue
@@ -145,7 +146,6 @@ class WorkerPool:
     def __repr__(self) -> str:
         state = "stopped" if self._stopped else "running" if self._started else "not started"
         return f"<{type(self).__name__} {len(self.workers)} workers, {state}>"
-
 
 
 def _offer_pending_jobs(store: JobStore, work_queue: WorkQueue) -> Callable[[str], bool]:

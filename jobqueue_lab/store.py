@@ -10,8 +10,6 @@ accepted or refused, goes into the audit log. The promises are written down once
 from __future__ import annotations
 
 import itertools
-import logging
-import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -19,7 +17,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .audit import REQUEUED, AuditLog, Transition, as_transitions
-from .backoff import MAX_DELAY, BackoffPolicy, no_delay
+from .backoff import BackoffPolicy, no_delay
+from .decisions import (
+    check_claim,
+    checked_lease,
+    next_snapshot,
+    read_clock,
+    refusal,
+    retry_delay,
+    stale_claim,
+)
 from .domain import (
     COMPLETED,
     EMPTY_PAYLOAD,
@@ -29,7 +36,6 @@ from .domain import (
     Job,
     JobStatus,
     can_transition,
-    may_retry,
     parse_status,
 )
 from .errors import InvalidTransition, JobNotFound, StaleClaim, stale_claim_reason
@@ -40,15 +46,9 @@ from .validation import (
     check_job_type,
     check_limit,
     check_max_retries,
-    check_number,
     check_timeout,
     checked_payload,
 )
-
-log = logging.getLogger(__name__)
-
-MAX_LEASE = 86_400.0
-"""The longest lease accepted, in seconds: a day."""
 
 
 def sequential_ids(prefix: str = "job-", width: int = 3) -> Callable[[], str]:
@@ -87,7 +87,7 @@ class InMemoryJobStore:
         self._new_id = sequential_ids() if id_factory is None else id_factory
         check_callable(self._new_id, "id_factory", "with no arguments, returning a str")
         self._clock = check_callable(clock, "clock", "with no arguments, returning seconds")
-        self.lease_seconds = _checked_lease(lease_seconds)
+        self.lease_seconds = checked_lease(lease_seconds)
         self._backoff = no_delay() if backoff is None else backoff
         check_callable(self._backoff, "backoff", "with a job, returning seconds")
         self._lock = threading.Lock()
@@ -178,7 +178,7 @@ class InMemoryJobStore:
         to_status = parse_status(status)
         if last_error is not None and not isinstance(last_error, str):
             raise TypeError(f"last_error must be a str or None, got {type(last_error).__name__}")
-        _check_claim(claim)
+        check_claim(claim)
         if not isinstance(permanent, bool):
             raise TypeError(f"permanent must be a bool, got {type(permanent).__name__}")
         if permanent and to_status is not FAILED:
@@ -188,17 +188,17 @@ class InMemoryJobStore:
         at = self._now()
         with self._lock:
             job = self._get(job_id)
-            refusal = self._fence(job, to_status, claim) or _refusal(job, to_status, last_error)
-            if refusal is None:
+            refused = self._fence(job, to_status, claim) or refusal(job, to_status, last_error)
+            if refused is None:
                 if to_status is PROCESSING:
                     return self._claim(job, actor, at, self.lease_seconds)
                 return self._finish(
                     job, to_status, last_error, permanent, delay, actor, at, claim or job.claim
                 )
-            reason = refusal if isinstance(refusal, str) else stale_claim_reason(refusal)
+            reason = refused if isinstance(refused, str) else stale_claim_reason(refused)
             self._audit.record(at, job_id, job.status, to_status, False, actor, reason, claim)
-        if isinstance(refusal, StaleClaim):
-            raise refusal
+        if isinstance(refused, StaleClaim):
+            raise refused
         if not can_transition(job.status, to_status):
             raise InvalidTransition(job_id, job.status, to_status)
         raise ValueError(f"job {job_id!r} not moved to {to_status.value!r}: {reason}")
@@ -226,15 +226,15 @@ class InMemoryJobStore:
 
         Renewals change no status, so only refused ones go into the audit log.
         """
-        _check_claim(claim, required=True)
+        check_claim(claim, required=True)
         lease = self._lease(lease_seconds)
         actor = self._actor(actor)
         at = self._now()
         with self._lock:
             job = self._get(job_id)
-            stale = _stale(job, PROCESSING, claim)
+            stale = stale_claim(job, PROCESSING, claim)
             if stale is None:
-                renewed = _snapshot(job, PROCESSING, lease_expires_at=at + lease)
+                renewed = next_snapshot(job, PROCESSING, lease_expires_at=at + lease)
                 self._jobs[job_id] = renewed
                 self._lease_lengths[job_id] = lease
                 return renewed
@@ -249,12 +249,12 @@ class InMemoryJobStore:
         For a worker that stops before its handler finished: the job did nothing wrong, so it
         keeps its whole budget. Only the current claim may release (``StaleClaim`` otherwise).
         """
-        _check_claim(claim, required=True)
+        check_claim(claim, required=True)
         actor = self._actor(actor)
         at = self._now()
         with self._lock:
             job = self._get(job_id)
-            stale = _stale(job, PENDING, claim)
+            stale = stale_claim(job, PENDING, claim)
             if stale is None:
                 note = f"released by {actor}: attempt {job.attempts} not counted"
                 return self._back_to_pending(job, job.attempts - 1, actor, at, note, claim)
@@ -405,34 +405,15 @@ class InMemoryJobStore:
         return job_id
 
     def _now(self) -> float:
-        at = self._clock()
-        if isinstance(at, bool) or not isinstance(at, (int, float)):
-            raise TypeError(f"the store's clock must return a number, got {type(at).__name__}")
-        if not math.isfinite(at):
-            raise ValueError(f"the store's clock must return a finite number, got {at!r}")
-        return at
+        return read_clock(self._clock)
 
     def _retry_delay(self, job: Job | str) -> float | None:
-        """Ask the backoff policy how long ``job`` waits after failing the attempt it is on
-        (``None`` when it will not be retried anyway).
-
-        A policy that raises or answers nonsense must not leave the job stuck in processing:
-        the failure is recorded all the same, with no delay, and the log says why.
-        """
         if isinstance(job, str):
             job = self.get_job(job)
-        if not may_retry(FAILED, job.attempts, job.max_retries):
-            return None
-        try:
-            delay = self._backoff(job)
-            return check_number(delay, "the backoff delay", minimum=0, maximum=MAX_DELAY)
-        except Exception:
-            log.warning("the backoff policy failed for %s; retrying without delay", job.id,
-                        exc_info=True)
-            return 0.0
+        return retry_delay(self._backoff, job)
 
     def _lease(self, lease_seconds: float | None) -> float:
-        return self.lease_seconds if lease_seconds is None else _checked_lease(lease_seconds)
+        return self.lease_seconds if lease_seconds is None else checked_lease(lease_seconds)
 
     @staticmethod
     def _actor(actor: str | None) -> str:
@@ -448,7 +429,7 @@ class InMemoryJobStore:
 
     def _fence(self, job: Job, to_status: JobStatus, claim: int | None) -> StaleClaim | None:
         """Fencing: the refusal of a report made under a claim that no longer holds the job."""
-        return _stale(job, to_status, claim)
+        return stale_claim(job, to_status, claim)
 
     def _processing(self) -> list[Job]:
         ids = self._ids_by_status[PROCESSING]
@@ -456,7 +437,7 @@ class InMemoryJobStore:
 
     def _claim(self, job: Job, actor: str, at: float, lease: float) -> Job:
         self._lease_lengths[job.id] = lease
-        claimed = _snapshot(
+        claimed = next_snapshot(
             job,
             PROCESSING,
             attempts=job.attempts + 1,
@@ -480,7 +461,7 @@ class InMemoryJobStore:
         """An outcome: the job leaves processing; ``claim`` is the claim it is recorded under
         (the reporter's, which only a store without fencing lets differ from the job's)."""
         self._lease_lengths.pop(job.id, None)
-        finished = _snapshot(
+        finished = next_snapshot(
             job,
             to_status,
             last_error=last_error,
@@ -499,7 +480,7 @@ class InMemoryJobStore:
         claim: int | None = None,
     ) -> Job:
         self._lease_lengths.pop(job.id, None)
-        pending = _snapshot(job, PENDING, attempts=attempts)
+        pending = next_snapshot(job, PENDING, attempts=attempts)
         return self._save(job, pending, actor, at, detail, claim)
 
     def _save(
@@ -522,73 +503,5 @@ class InMemoryJobStore:
         return not (by_status[PENDING] or by_status[PROCESSING] or self._retryable)
 
 
-def _snapshot(
-    job: Job,
-    status: JobStatus,
-    *,
-    attempts: int | None = None,
-    last_error: str | None = None,
-    claim: int | None = None,
-    claimed_by: str | None = None,
-    lease_expires_at: float | None = None,
-    retry_at: float | None = None,
-    permanent: bool = False,
-) -> Job:
-    """The job's next snapshot: ``status`` and the given fields changed, the rest kept, except
-    that a lease, a retry time and a permanent mark never carry over to the next status."""
-    # All fields in one positional call: this runs on every change of every job, and
-    # ``dataclasses.replace`` takes twice as long.
-    return Job(
-        job.id,
-        job.type,
-        status,
-        job.payload,
-        job.max_retries,
-        job.attempts if attempts is None else attempts,
-        job.last_error if last_error is None else last_error,
-        job.created_at,
-        job.claim if claim is None else claim,
-        job.claimed_by if claimed_by is None else claimed_by,
-        lease_expires_at,
-        retry_at,
-        permanent,
-    )
-
-
 def _due(job: Job, now: float) -> bool:
     return job.retry_at is None or job.retry_at <= now
-
-
-def _stale(job: Job, to_status: JobStatus, claim: int | None) -> StaleClaim | None:
-    """The refusal for a report made under a claim that no longer holds the job, if it is one."""
-    if claim is None or (job.status is PROCESSING and job.claim == claim):
-        return None
-    return StaleClaim(job.id, job.status, to_status, claim, job.claim)
-
-
-def _refusal(job: Job, to_status: JobStatus, last_error: str | None) -> str | None:
-    """Why the store must refuse this change, or ``None`` when it may go ahead."""
-    if not can_transition(job.status, to_status):
-        return f"{job.status.value} -> {to_status.value} is not in the transition table"
-    if to_status is FAILED and not (last_error and last_error.strip()):
-        return "a failed job needs a last_error that says why it failed"
-    if to_status is not FAILED and last_error is not None:
-        return f"last_error is only given when a job fails, not when it becomes {to_status.value}"
-    if to_status is PENDING and job.permanent:
-        return "the job failed permanently: only requeue() brings it back"
-    if to_status is PENDING and not job.can_retry:
-        return f"no attempts left ({job.attempts} of {job.max_retries} used)"
-    return None
-
-
-def _check_claim(claim: object, *, required: bool = False) -> None:
-    if claim is None and not required:
-        return
-    check_int(claim, "claim", minimum=1)
-
-
-def _checked_lease(lease_seconds: object) -> float:
-    lease = check_number(lease_seconds, "lease_seconds", minimum=0, maximum=MAX_LEASE)
-    if lease == 0:
-        raise ValueError("lease_seconds must be more than 0")
-    return lease

@@ -86,14 +86,15 @@ class Worker(threading.Thread):
 
     It stops when ``stop`` is set, leaving the ids still on the queue for a later run. It holds
     the store, the queue and the stop event, never the pool, so a pool nobody refers to any
-    more can be collected, and stopping it then stops its threads.
+    more can be collected, and stopping it then stops its threads. ``ClaimingWorker``, which
+    finds its own work, is given no queue.
     """
 
     def __init__(
         self,
         name: str,
         store: JobStore,
-        work_queue: WorkQueue,
+        work_queue: WorkQueue | None,
         handler: Handler,
         stop: threading.Event,
         *,
@@ -156,3 +157,37 @@ class Worker(threading.Thread):
             log.info("the store fenced off a late release of %s (claim %d)", job.id, job.claim)
         except Exception:
             log.warning("the store refused to take back %s", job.id, exc_info=True)
+
+
+class ClaimingWorker(Worker):
+    """A worker that shares no queue: it asks the store for the next job itself (``claim_next``).
+
+    Worker processes share nothing but the store, so there is no queue for a sweeper to fill.
+    When the store has nothing pending, the worker waits before asking again, a little longer
+    after each empty answer (from ``MIN_IDLE`` up to ``MAX_IDLE`` seconds), so idle workers
+    cost the database little and a new job still starts soon. A failed request to the store
+    (the database briefly unreachable) is logged and treated as an empty answer.
+    """
+
+    def run(self) -> None:
+        _current.stop = self._stopping
+        pause = MIN_IDLE
+        while not self._stopping.is_set():
+            try:
+                job = self._store.claim_next(lease_seconds=self._lease_seconds)
+            except Exception:
+                log.warning("%s could not ask the store for a job", self.name, exc_info=True)
+                job = None
+            if job is None:
+                self._stopping.wait(pause)
+                pause = min(2 * pause, MAX_IDLE)
+            else:
+                pause = MIN_IDLE
+                self.process(job)
+
+
+MIN_IDLE = 0.005
+"""The first pause, in seconds, of a ``ClaimingWorker`` that found nothing to do."""
+
+MAX_IDLE = 0.2
+"""The longest pause, in seconds, of a ``ClaimingWorker`` that keeps finding nothing to do."""

@@ -29,8 +29,8 @@ def fail_once(store, job_id, error="boom"):
     store.update_status(job_id, FAILED, error)
 
 
-def test_pending_ids_puts_the_longest_waiting_first():
-    store = InMemoryJobStore()
+def test_pending_ids_puts_the_longest_waiting_first(make_store):
+    store = make_store()
     first, second, third = (store.create_job("t").id for _ in range(3))
     fail_once(store, first)
     store.retry_failed_jobs()
@@ -48,8 +48,8 @@ def test_pending_ids_puts_the_longest_waiting_first():
         ("3", TypeError, "limit must be an int, got str"),
     ],
 )
-def test_pending_ids_refuses_a_bad_limit_and_changes_nothing(limit, error, message):
-    store = InMemoryJobStore()
+def test_pending_ids_refuses_a_bad_limit_and_changes_nothing(make_store, limit, error, message):
+    store = make_store()
     store.create_job("t")
     before = store.transitions()
     with pytest.raises(error, match=message):
@@ -57,8 +57,8 @@ def test_pending_ids_refuses_a_bad_limit_and_changes_nothing(limit, error, messa
     assert store.transitions() == before
 
 
-def test_only_jobs_with_attempts_left_are_retried_and_keep_the_store_unsettled():
-    store = InMemoryJobStore()
+def test_only_jobs_with_attempts_left_are_retried_and_keep_the_store_unsettled(make_store):
+    store = make_store()
     spent = store.create_job("t", max_retries=1).id
     again = store.create_job("t", max_retries=2).id
     fail_once(store, spent)
@@ -71,8 +71,8 @@ def test_only_jobs_with_attempts_left_are_retried_and_keep_the_store_unsettled()
     assert [job.id for job in store.get_failed_jobs()] == [spent, again]
 
 
-def test_a_waiter_wakes_when_the_last_job_settles():
-    store = InMemoryJobStore()
+def test_a_waiter_wakes_when_the_last_job_settles(make_store):
+    store = make_store()
     job = store.create_job("t", max_retries=1)
     store.claim_job(job.id)
     waiting = threading.Event()
@@ -90,8 +90,8 @@ def test_a_waiter_wakes_when_the_last_job_settles():
     assert result == [True]
 
 
-def test_a_sweep_offers_at_most_its_batch_of_pending_jobs():
-    store = InMemoryJobStore()
+def test_a_sweep_offers_at_most_its_batch_of_pending_jobs(make_store):
+    store = make_store()
     ids = [store.create_job("t").id for _ in range(5)]
     offered = []
     sweeper = Sweeper(store, lambda job_id: offered.append(job_id) or True, batch=2)
@@ -153,8 +153,8 @@ def test_a_queue_that_never_turned_an_id_away_asks_for_nothing():
     assert not queue.wants_more.is_set()
 
 
-def test_the_sweeper_refills_a_half_empty_queue_without_waiting_for_its_interval():
-    store = InMemoryJobStore()
+def test_the_sweeper_refills_a_half_empty_queue_without_waiting_for_its_interval(make_store):
+    store = make_store()
     ids = [store.create_job("t").id for _ in range(10)]
     queue = WorkQueue(capacity=4)
     stop = threading.Event()

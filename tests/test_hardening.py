@@ -267,9 +267,9 @@ def test_an_id_factory_that_reads_the_store_does_not_deadlock():
     assert ids == ["job-1", "job-2", "job-3"]
 
 
-def test_a_clock_that_reads_the_store_does_not_deadlock():
+def test_a_clock_that_reads_the_store_does_not_deadlock(make_store):
     made: list[InMemoryJobStore] = []
-    store = InMemoryJobStore(clock=lambda: float(len(made[0])) if made else 0.0)
+    store = make_store(clock=lambda: float(len(made[0])) if made else 0.0)
     made.append(store)
     job = run_with_deadline(lambda: store.create_job("t"))
     run_with_deadline(lambda: store.claim_job(job.id))
@@ -290,9 +290,9 @@ class BreakableClock:
     ("reading", "error"),
     [(RuntimeError("clock broke"), RuntimeError), ("noon", TypeError), (math.nan, ValueError)],
 )
-def test_a_broken_clock_leaves_every_write_all_or_nothing(reading, error):
+def test_a_broken_clock_leaves_every_write_all_or_nothing(make_store, reading, error):
     clock = BreakableClock()
-    store = InMemoryJobStore(clock=clock)
+    store = make_store(clock=clock)
     job = store.create_job("t", max_retries=2)
     failed = store.create_job("t", max_retries=2)
     store.claim_job(failed.id)
@@ -373,8 +373,8 @@ def nested(depth):
     return payload
 
 
-def test_payload_nesting_is_limited_and_a_self_reference_is_refused():
-    store = InMemoryJobStore()
+def test_payload_nesting_is_limited_and_a_self_reference_is_refused(make_store):
+    store = make_store()
     assert store.create_job("t", nested(MAX_PAYLOAD_DEPTH - 1)).payload_json()
     for bad in (nested(MAX_PAYLOAD_DEPTH), nested(600)):
         with pytest.raises(ValueError, match=f"nested more than {MAX_PAYLOAD_DEPTH} levels"):
@@ -390,8 +390,8 @@ def test_payload_nesting_is_limited_and_a_self_reference_is_refused():
     assert len(store) == 1
 
 
-def test_an_int_too_long_to_write_is_refused_at_create_job():
-    store = InMemoryJobStore()
+def test_an_int_too_long_to_write_is_refused_at_create_job(make_store):
+    store = make_store()
     with pytest.raises(ValueError, match=r"payload\['n'\] is an int too long"):
         store.create_job("t", {"n": 10**5000})
     assert len(store) == 0
@@ -401,8 +401,8 @@ def test_an_int_too_long_to_write_is_refused_at_create_job():
 @pytest.mark.parametrize(
     ("start", "error"), [(-1, ValueError), ("1", TypeError), (True, TypeError), (1.0, TypeError)]
 )
-def test_transitions_refuses_a_bad_start(start, error):
-    store = InMemoryJobStore()
+def test_transitions_refuses_a_bad_start(make_store, start, error):
+    store = make_store()
     store.create_job("t")
     with pytest.raises(error, match="start must be an int"):
         store.transitions(start)
@@ -436,8 +436,8 @@ def test_a_long_audit_read_does_not_hold_up_readers(monkeypatch):
 @pytest.mark.parametrize(
     ("actor", "error"), [(123, TypeError), (b"x", TypeError), ("", ValueError)]
 )
-def test_an_actor_is_a_non_empty_str_on_every_write(actor, error):
-    store = InMemoryJobStore()
+def test_an_actor_is_a_non_empty_str_on_every_write(make_store, actor, error):
+    store = make_store()
     job = store.create_job("t", max_retries=2)
     failed = store.create_job("t", max_retries=2)
     store.claim_job(failed.id)
@@ -454,8 +454,8 @@ def test_an_actor_is_a_non_empty_str_on_every_write(actor, error):
         assert store_state(store) == before
 
 
-def test_retry_failed_jobs_returns_jobs_in_creation_order_whatever_order_they_failed_in():
-    store = InMemoryJobStore()
+def test_retry_failed_jobs_returns_jobs_in_creation_order_whatever_order_they_failed_in(make_store):
+    store = make_store()
     ids = [store.create_job("t").id for _ in range(4)]
     for job_id in reversed(ids):
         store.claim_job(job_id)

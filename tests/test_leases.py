@@ -1,4 +1,5 @@
-"""Leases, heartbeats and fencing (issue 11, notebook 08): every rule, one test at a time.
+"""Leases, heartbeats and fencing (issue 11, notebook 08): every rule, one test at a time, on
+every kind of store (a test that takes ``new_store`` runs once per store).
 
 The store runs on a ``ManualClock``, so a lease runs out exactly when a test says so and never
 because the machine was slow. ``Worker.process`` runs a handler on the test's own thread, which
@@ -46,9 +47,16 @@ START = 1000.0
 LEASE = 30.0
 
 
-def make_store(**options):
-    clock = ManualClock(START)
-    return InMemoryJobStore(clock=clock, **options), clock
+@pytest.fixture
+def new_store(make_store):
+    """Fresh stores of one kind on a ``ManualClock`` (``store, clock = new_store()``): with
+    ``make_store`` (see ``conftest.py``), each test that takes it runs against every store."""
+
+    def new(**options):
+        clock = ManualClock(START)
+        return make_store(clock=clock, **options), clock
+
+    return new
 
 
 def claimed(store, actor="worker-1", max_retries=3, **lease):
@@ -112,8 +120,8 @@ def worker_here(store, handler, lease_seconds=None, stop=None):
 # --- a claim is a lease, numbered --------------------------------------------------------
 
 
-def test_a_claim_grants_a_lease_and_the_next_claim_number():
-    store, clock = make_store(lease_seconds=LEASE)
+def test_a_claim_grants_a_lease_and_the_next_claim_number(new_store):
+    store, clock = new_store(lease_seconds=LEASE)
     job = store.create_job("t")
     assert (job.claim, job.claimed_by, job.lease_expires_at) == (0, None, None)
     clock.advance(5)
@@ -125,16 +133,16 @@ def test_a_claim_grants_a_lease_and_the_next_claim_number():
     assert (entry.to_status, entry.claim, entry.actor) == (PROCESSING, 1, "worker-3")
 
 
-def test_a_claim_may_ask_for_its_own_lease_length():
-    store, _ = make_store(lease_seconds=LEASE)
+def test_a_claim_may_ask_for_its_own_lease_length(new_store):
+    store, _ = new_store(lease_seconds=LEASE)
     assert claimed(store, lease_seconds=5).lease_expires_at == START + 5
     assert store.claim_next(actor="w", lease_seconds=7) is None
     store.create_job("t")
     assert store.claim_next(actor="w", lease_seconds=7).lease_expires_at == START + 7
 
 
-def test_the_seeds_claim_through_update_status_is_a_lease_too():
-    store, clock = make_store(lease_seconds=LEASE)
+def test_the_seeds_claim_through_update_status_is_a_lease_too(new_store):
+    store, clock = new_store(lease_seconds=LEASE)
     job = store.create_job("t")
     clock.advance(1)
     got = store.update_status(job.id, PROCESSING, actor="worker-5")
@@ -142,15 +150,15 @@ def test_the_seeds_claim_through_update_status_is_a_lease_too():
     assert got.lease_expires_at == START + 1 + LEASE
 
 
-def test_the_repr_shows_the_claim_but_no_times():
-    store, _ = make_store()
+def test_the_repr_shows_the_claim_but_no_times(new_store):
+    store, _ = new_store()
     text = repr(claimed(store))
     assert "claim=1" in text
     assert "lease" not in text and str(START) not in text
 
 
-def test_a_lease_ends_when_the_job_leaves_processing_and_the_claimer_stays_named():
-    store, _ = make_store()
+def test_a_lease_ends_when_the_job_leaves_processing_and_the_claimer_stays_named(new_store):
+    store, _ = new_store()
     done = claimed(store, actor="worker-1")
     done = store.update_status(done.id, COMPLETED, claim=done.claim)
     failed = claimed(store, actor="worker-2")
@@ -159,8 +167,8 @@ def test_a_lease_ends_when_the_job_leaves_processing_and_the_claimer_stays_named
         assert (job.claim, job.claimed_by, job.lease_expires_at) == (1, worker, None)
 
 
-def test_claim_numbers_never_repeat_across_retries_releases_and_requeues():
-    store, clock = make_store()
+def test_claim_numbers_never_repeat_across_retries_releases_and_requeues(new_store):
+    store, clock = new_store()
     job = store.create_job("t", max_retries=2)
     seen = []
 
@@ -185,8 +193,8 @@ def test_claim_numbers_never_repeat_across_retries_releases_and_requeues():
     assert store.get_job(job.id).claim == 4
 
 
-def test_a_refused_claim_grants_nothing():
-    store, clock = make_store()
+def test_a_refused_claim_grants_nothing(new_store):
+    store, clock = new_store()
     job = claimed(store)
     clock.advance(1)
     before, log = state(store), store.transitions()
@@ -198,8 +206,8 @@ def test_a_refused_claim_grants_nothing():
     ]
 
 
-def test_claim_next_takes_the_job_waiting_longest():
-    store, _ = make_store()
+def test_claim_next_takes_the_job_waiting_longest(new_store):
+    store, _ = new_store()
     a, b, c = (store.create_job("t", max_retries=2) for _ in range(3))
     store.claim_job(a.id)
     store.update_status(a.id, FAILED, "boom", claim=1)
@@ -215,8 +223,8 @@ def test_claim_next_takes_the_job_waiting_longest():
 # --- heartbeats ----------------------------------------------------------------------------
 
 
-def test_a_heartbeat_extends_the_lease_from_now_and_writes_no_audit_entry():
-    store, clock = make_store(lease_seconds=LEASE)
+def test_a_heartbeat_extends_the_lease_from_now_and_writes_no_audit_entry(new_store):
+    store, clock = new_store(lease_seconds=LEASE)
     job = claimed(store)
     log = store.transitions()
     clock.advance(20)
@@ -235,8 +243,8 @@ def _fields(job):
     return {name: getattr(job, name) for name in Job.__slots__}
 
 
-def test_a_heartbeat_from_a_claim_that_lost_the_job_is_refused_and_audited():
-    store, clock = make_store()
+def test_a_heartbeat_from_a_claim_that_lost_the_job_is_refused_and_audited(new_store):
+    store, clock = new_store()
     job = claimed(store, actor="worker-1")
     lost = lose(store, clock, job)
     error, entry = refused(
@@ -266,8 +274,8 @@ def test_a_heartbeat_from_a_claim_that_lost_the_job_is_refused_and_audited():
 
 
 @pytest.mark.parametrize("claim", [1, 2])
-def test_a_heartbeat_for_a_job_nobody_holds_is_refused(claim):
-    store, _ = make_store()
+def test_a_heartbeat_for_a_job_nobody_holds_is_refused(new_store, claim):
+    store, _ = new_store()
     job = store.create_job("t")
     error, entry = refused(store, lambda: store.renew_lease(job.id, claim), StaleClaim)
     assert (error.stale_claim, error.current_claim) == (claim, 0)
@@ -285,8 +293,8 @@ def test_a_heartbeat_for_a_job_nobody_holds_is_refused(claim):
         (None, TypeError),
     ],
 )
-def test_a_bad_claim_argument_is_refused_before_anything_happens(claim, error):
-    store, _ = make_store()
+def test_a_bad_claim_argument_is_refused_before_anything_happens(new_store, claim, error):
+    store, _ = new_store()
     job = claimed(store)
     untouched(store, lambda: store.renew_lease(job.id, claim), error, match="claim")
     untouched(store, lambda: store.release_job(job.id, claim), error, match="claim")
@@ -294,14 +302,14 @@ def test_a_bad_claim_argument_is_refused_before_anything_happens(claim, error):
         untouched(store, lambda: store.update_status(job.id, COMPLETED, claim=claim), error)
 
 
-def test_renewing_an_unknown_job_is_job_not_found():
-    store, _ = make_store()
+def test_renewing_an_unknown_job_is_job_not_found(new_store):
+    store, _ = new_store()
     untouched(store, lambda: store.renew_lease("job-999", 1), JobNotFound)
     untouched(store, lambda: store.release_job("job-999", 1), JobNotFound)
 
 
-def test_heartbeat_inside_a_worker_keeps_a_long_job_alive():
-    store, clock = make_store()
+def test_heartbeat_inside_a_worker_keeps_a_long_job_alive(new_store):
+    store, clock = new_store()
     seen = []
 
     def long_job(job):
@@ -318,8 +326,8 @@ def test_heartbeat_inside_a_worker_keeps_a_long_job_alive():
     assert [t for t in store.transitions() if not t.accepted] == []
 
 
-def test_heartbeat_interval_follows_the_stores_lease_when_the_worker_has_none():
-    store, _ = make_store(lease_seconds=12)
+def test_heartbeat_interval_follows_the_stores_lease_when_the_worker_has_none(new_store):
+    store, _ = new_store(lease_seconds=12)
     seen = []
     job = claimed(store)
     worker_here(store, lambda job: seen.append(heartbeat_interval())).process(job)
@@ -331,8 +339,8 @@ def test_heartbeat_outside_a_worker_does_nothing():
     assert heartbeat_interval() is None
 
 
-def test_a_lost_worker_learns_from_its_heartbeat_and_its_late_report_is_fenced():
-    store, clock = make_store()
+def test_a_lost_worker_learns_from_its_heartbeat_and_its_late_report_is_fenced(new_store):
+    store, clock = new_store()
     beats = []
 
     def lost(job):
@@ -405,8 +413,8 @@ REPORTS = {
 
 
 @pytest.mark.parametrize("report", REPORTS)
-def test_a_report_from_a_stale_claim_is_refused_with_stale_claim(report):
-    store, clock = make_store()
+def test_a_report_from_a_stale_claim_is_refused_with_stale_claim(new_store, report):
+    store, clock = new_store()
     job = claimed(store, actor="worker-1")
     current = reclaim(store, clock, job, actor="worker-2")
     to_status = COMPLETED if report == "completed" else FAILED
@@ -431,8 +439,8 @@ def test_a_report_from_a_stale_claim_is_refused_with_stale_claim(report):
 
 
 @pytest.mark.parametrize("final", [COMPLETED, PENDING])
-def test_a_stale_report_after_the_job_moved_on_says_where_it_is(final):
-    store, clock = make_store()
+def test_a_stale_report_after_the_job_moved_on_says_where_it_is(new_store, final):
+    store, clock = new_store()
     job = claimed(store)
     if final is COMPLETED:
         current = reclaim(store, clock, job)
@@ -448,25 +456,25 @@ def test_a_stale_report_after_the_job_moved_on_says_where_it_is(final):
     assert entry.detail.endswith(f"the job is {final.value} now")
 
 
-def test_a_claim_from_the_future_is_just_as_stale():
-    store, _ = make_store()
+def test_a_claim_from_the_future_is_just_as_stale(new_store):
+    store, _ = new_store()
     job = claimed(store)
     error, _ = refused(store, lambda: store.update_status(job.id, COMPLETED, claim=2), StaleClaim)
     assert (error.stale_claim, error.current_claim) == (2, 1)
 
 
-def test_the_current_claim_may_report_after_its_lease_ran_out_until_the_sweeper_acts():
+def test_the_current_claim_may_report_after_its_lease_ran_out_until_the_sweeper_acts(new_store):
     """Fencing goes by claim number, not by the clock: until a sweep recovers the job, the
     claim still holds it, so a report that is merely late is not a stale one."""
-    store, clock = make_store()
+    store, clock = new_store()
     job = claimed(store)
     clock.advance(10 * LEASE)
     assert store.update_status(job.id, COMPLETED, claim=job.claim).status is COMPLETED
     assert store.recover_expired_leases() == []
 
 
-def test_a_stale_report_is_fenced_even_when_the_table_would_allow_the_move():
-    store, clock = make_store()
+def test_a_stale_report_is_fenced_even_when_the_table_would_allow_the_move(new_store):
+    store, clock = new_store()
     job = claimed(store)
     lose(store, clock, job)  # failed now; failed -> pending is in the table
     error, entry = refused(store, lambda: store.update_status(job.id, PENDING, claim=1), StaleClaim)
@@ -477,8 +485,8 @@ def test_a_stale_report_is_fenced_even_when_the_table_would_allow_the_move():
     )
 
 
-def test_the_audit_log_replay_finds_no_stale_result_after_fencing():
-    store, clock = make_store()
+def test_the_audit_log_replay_finds_no_stale_result_after_fencing(new_store):
+    store, clock = new_store()
     job = claimed(store)
     reclaim(store, clock, job)
     with pytest.raises(StaleClaim):
@@ -492,8 +500,8 @@ def test_the_audit_log_replay_finds_no_stale_result_after_fencing():
 # --- recovery -------------------------------------------------------------------------------
 
 
-def test_recovery_fails_expired_jobs_saying_why_and_leaves_live_leases_alone():
-    store, clock = make_store(lease_seconds=LEASE)
+def test_recovery_fails_expired_jobs_saying_why_and_leaves_live_leases_alone(new_store):
+    store, clock = new_store(lease_seconds=LEASE)
     expired = claimed(store, actor="worker-3")
     live = claimed(store, actor="worker-4", lease_seconds=60)
     waiting = store.create_job("t")
@@ -516,8 +524,8 @@ def test_recovery_fails_expired_jobs_saying_why_and_leaves_live_leases_alone():
     assert (entry.actor, entry.claim, entry.detail) == ("sweeper", 1, got.last_error)
 
 
-def test_a_recovered_job_is_retried_within_max_retries_and_its_attempts_counted():
-    store, clock = make_store()
+def test_a_recovered_job_is_retried_within_max_retries_and_its_attempts_counted(new_store):
+    store, clock = new_store()
     job = claimed(store, max_retries=2, actor="worker-1")
     lose(store, clock, job)
     assert [j.id for j in store.retry_failed_jobs()] == [job.id]
@@ -531,8 +539,8 @@ def test_a_recovered_job_is_retried_within_max_retries_and_its_attempts_counted(
     assert find_violations(store.list_jobs(), store.transitions()) == []
 
 
-def test_the_recovery_message_names_the_lease_of_the_latest_heartbeat():
-    store, clock = make_store()
+def test_the_recovery_message_names_the_lease_of_the_latest_heartbeat(new_store):
+    store, clock = new_store()
     job = claimed(store, lease_seconds=10, actor="worker-7")
     store.renew_lease(job.id, 1, lease_seconds=2.5)
     clock.advance(2.5)
@@ -540,8 +548,8 @@ def test_the_recovery_message_names_the_lease_of_the_latest_heartbeat():
     assert got.last_error == "lease expired after 2.5 s: worker-7 lost or stuck on attempt 1"
 
 
-def test_recovery_with_nothing_expired_writes_nothing():
-    store, clock = make_store()
+def test_recovery_with_nothing_expired_writes_nothing(new_store):
+    store, clock = new_store()
     claimed(store)
     log = store.transitions()
     clock.advance(LEASE / 2)
@@ -563,9 +571,9 @@ class Window:
 
 
 @pytest.mark.parametrize("meanwhile", ["heartbeat", "report", "release"])
-def test_recovery_spares_a_job_whose_worker_acted_while_the_window_was_open(meanwhile):
+def test_recovery_spares_a_job_whose_worker_acted_while_the_window_was_open(new_store, meanwhile):
     window = Window()
-    store, clock = make_store(backoff=window)
+    store, clock = new_store(backoff=window)
     job = claimed(store)
     clock.advance(LEASE)
     result = []
@@ -589,8 +597,8 @@ def test_recovery_spares_a_job_whose_worker_acted_while_the_window_was_open(mean
 # --- releasing ------------------------------------------------------------------------------
 
 
-def test_the_holder_releases_a_job_without_spending_its_attempt():
-    store, _ = make_store()
+def test_the_holder_releases_a_job_without_spending_its_attempt(new_store):
+    store, _ = new_store()
     job = claimed(store, max_retries=1, actor="worker-1")
     log = store.transitions()
     released = store.release_job(job.id, job.claim, actor="worker-1")
@@ -606,8 +614,8 @@ def test_the_holder_releases_a_job_without_spending_its_attempt():
     assert find_violations(store.list_jobs(), store.transitions()) == []
 
 
-def test_only_the_holder_may_release():
-    store, clock = make_store()
+def test_only_the_holder_may_release(new_store):
+    store, clock = new_store()
     job = claimed(store, actor="worker-1")
     current = reclaim(store, clock, job, actor="worker-2")
     error, entry = refused(
@@ -623,8 +631,8 @@ def test_only_the_holder_may_release():
 
 
 @pytest.mark.parametrize("status", [PENDING, COMPLETED, FAILED])
-def test_a_job_that_is_not_processing_cannot_be_released(status):
-    store, _ = make_store()
+def test_a_job_that_is_not_processing_cannot_be_released(new_store, status):
+    store, _ = new_store()
     job = claimed(store)
     if status is PENDING:
         store.release_job(job.id, 1)
@@ -643,8 +651,10 @@ def test_the_default_stop_timeout_is_at_most_three_seconds():
     assert WorkerPool.stop.__defaults__ == (pool_module.STOP_TIMEOUT,)
 
 
-def test_stop_returns_in_time_although_a_handler_ignores_it_and_its_late_report_is_fenced():
-    store, clock = make_store()
+def test_stop_returns_in_time_although_a_handler_ignores_it_and_its_late_report_is_fenced(
+    new_store,
+):
+    store, clock = new_store()
     started, let_go = threading.Event(), threading.Event()
 
     def stubborn(job):
@@ -678,8 +688,8 @@ def test_stop_returns_in_time_although_a_handler_ignores_it_and_its_late_report_
     assert pool.stop(timeout=0.2) is True, "every thread is gone now"
 
 
-def test_work_cut_short_by_stop_on_its_last_attempt_is_released_not_failed():
-    store, _ = make_store()
+def test_work_cut_short_by_stop_on_its_last_attempt_is_released_not_failed(new_store):
+    store, _ = new_store()
     started = threading.Event()
 
     def polite(job):
@@ -710,8 +720,8 @@ def test_work_cut_short_by_stop_on_its_last_attempt_is_released_not_failed():
 # --- permanent failures, the dead-letter view, requeue --------------------------------------
 
 
-def test_a_permanent_failure_fails_the_job_for_good_at_once():
-    store, clock = make_store(backoff=constant(5))
+def test_a_permanent_failure_fails_the_job_for_good_at_once(new_store):
+    store, clock = new_store(backoff=constant(5))
 
     def refuse(job):
         raise PermanentFailure("card refused")
@@ -728,16 +738,16 @@ def test_a_permanent_failure_fails_the_job_for_good_at_once():
     assert find_violations(store.list_jobs(), store.transitions()) == []
 
 
-def test_a_permanent_failure_cannot_be_sent_back_to_pending_by_hand():
-    store, _ = make_store()
+def test_a_permanent_failure_cannot_be_sent_back_to_pending_by_hand(new_store):
+    store, _ = new_store()
     job = claimed(store, max_retries=3)
     store.update_status(job.id, FAILED, "card refused", claim=1, permanent=True)
     error, entry = refused(store, lambda: store.update_status(job.id, PENDING), ValueError)
     assert "permanent" in entry.detail and "permanent" in str(error)
 
 
-def test_permanent_is_only_for_a_failure():
-    store, _ = make_store()
+def test_permanent_is_only_for_a_failure(new_store):
+    store, _ = new_store()
     job = claimed(store)
     untouched(
         store,
@@ -753,8 +763,8 @@ def test_permanent_is_only_for_a_failure():
     )
 
 
-def test_the_dead_letter_view_holds_the_jobs_failed_for_good():
-    store, clock = make_store()
+def test_the_dead_letter_view_holds_the_jobs_failed_for_good(new_store):
+    store, clock = new_store()
     out_of_attempts = claimed(store, max_retries=1)
     store.update_status(out_of_attempts.id, FAILED, "timeout", claim=1)
     retryable = claimed(store, max_retries=2)
@@ -781,8 +791,8 @@ def test_the_dead_letter_view_holds_the_jobs_failed_for_good():
 
 
 @pytest.mark.parametrize("permanent", [False, True])
-def test_requeue_gives_a_dead_job_a_fresh_budget(permanent):
-    store, _ = make_store()
+def test_requeue_gives_a_dead_job_a_fresh_budget(new_store, permanent):
+    store, _ = new_store()
     job = store.create_job("t", max_retries=2)
     got = store.claim_job(job.id)
     if permanent:
@@ -818,8 +828,8 @@ def test_requeue_gives_a_dead_job_a_fresh_budget(permanent):
     assert find_violations(store.list_jobs(), store.transitions()) == []
 
 
-def test_the_checker_accepts_the_runs_of_a_requeued_job():
-    store, _ = make_store()
+def test_the_checker_accepts_the_runs_of_a_requeued_job(new_store):
+    store, _ = new_store()
     runs = RunLog()
     fail_first_claim = simulated_work(fail=lambda job: "broken" if job.claim == 1 else None)
     worker = worker_here(store, runs.watch(fail_first_claim))
@@ -833,8 +843,8 @@ def test_the_checker_accepts_the_runs_of_a_requeued_job():
 
 
 @pytest.mark.parametrize("status", ["pending", "processing", "completed", "retryable"])
-def test_requeue_is_refused_for_a_job_that_is_not_dead(status):
-    store, _ = make_store()
+def test_requeue_is_refused_for_a_job_that_is_not_dead(new_store, status):
+    store, _ = new_store()
     job = store.create_job("t", max_retries=2)
     if status != "pending":
         store.claim_job(job.id)
@@ -851,8 +861,8 @@ def test_requeue_is_refused_for_a_job_that_is_not_dead(status):
     assert str(error) == f"job {job.id!r} not requeued: {entry.detail}"
 
 
-def test_requeue_of_an_unknown_job_is_job_not_found():
-    store, _ = make_store()
+def test_requeue_of_an_unknown_job_is_job_not_found(new_store):
+    store, _ = new_store()
     untouched(store, lambda: store.requeue("job-404"), JobNotFound)
 
 
@@ -906,12 +916,12 @@ def test_jitter_is_the_same_in_every_run():
         assert out.strip() == repr(here)
 
 
-def test_jitter_never_asks_for_more_than_the_store_accepts():
+def test_jitter_never_asks_for_more_than_the_store_accepts(new_store):
     policy = exponential(base=MAX_DELAY, factor=1.0, cap=MAX_DELAY, jitter=1.0)
     assert all(
         0 <= policy(failed_on(a, f"job-{n}")) <= MAX_DELAY for n in range(50) for a in (1, 2)
     )
-    store, _ = make_store(backoff=policy)
+    store, _ = new_store(backoff=policy)
     job = claimed(store, max_retries=2)
     failed = store.update_status(job.id, FAILED, "boom", claim=1)
     assert START <= failed.retry_at <= START + MAX_DELAY
@@ -947,8 +957,8 @@ def test_a_store_refuses_a_backoff_that_is_not_callable():
 # --- the store honours retry_at -------------------------------------------------------------
 
 
-def test_a_failed_job_is_retried_no_sooner_than_its_retry_at():
-    store, clock = make_store(backoff=constant(10))
+def test_a_failed_job_is_retried_no_sooner_than_its_retry_at(new_store):
+    store, clock = new_store(backoff=constant(10))
     job = claimed(store, max_retries=3)
     clock.advance(2)
     failed = store.update_status(job.id, FAILED, "boom", claim=1)
@@ -963,8 +973,8 @@ def test_a_failed_job_is_retried_no_sooner_than_its_retry_at():
     assert (back.id, back.status, back.retry_at, back.last_error) == (job.id, PENDING, None, "boom")
 
 
-def test_exponential_backoff_spaces_the_retries_of_one_job():
-    store, clock = make_store(backoff=exponential(base=1, factor=3, cap=20))
+def test_exponential_backoff_spaces_the_retries_of_one_job(new_store):
+    store, clock = new_store(backoff=exponential(base=1, factor=3, cap=20))
     job = store.create_job("t", max_retries=5)
     gaps = []
     for _ in range(4):
@@ -976,8 +986,8 @@ def test_exponential_backoff_spaces_the_retries_of_one_job():
     assert gaps == [1, 3, 9, 20]
 
 
-def test_recovered_jobs_wait_out_their_backoff_too():
-    store, clock = make_store(backoff=constant(7))
+def test_recovered_jobs_wait_out_their_backoff_too(new_store):
+    store, clock = new_store(backoff=constant(7))
     job = claimed(store)
     lost = lose(store, clock, job)
     assert lost.retry_at == store.now() + 7
@@ -986,8 +996,8 @@ def test_recovered_jobs_wait_out_their_backoff_too():
     assert [j.id for j in store.retry_failed_jobs()] == [job.id]
 
 
-def test_retry_sends_back_only_the_due_jobs_in_creation_order():
-    store, clock = make_store(backoff=constant(10))
+def test_retry_sends_back_only_the_due_jobs_in_creation_order(new_store):
+    store, clock = new_store(backoff=constant(10))
     a, b, c = (claimed(store) for _ in range(3))
     for job, at in ((c, 0), (a, 3), (b, 6)):
         clock.advance(at - (clock() - START))
@@ -997,9 +1007,11 @@ def test_retry_sends_back_only_the_due_jobs_in_creation_order():
     assert [j.id for j in store.get_failed_jobs()] == [b.id]
 
 
-def test_the_last_attempt_and_a_permanent_failure_get_no_retry_at_and_the_policy_is_not_asked():
+def test_the_last_attempt_and_a_permanent_failure_get_no_retry_at_and_the_policy_is_not_asked(
+    new_store,
+):
     asked = []
-    store, _ = make_store(backoff=lambda job: asked.append(job) or 5.0)
+    store, _ = new_store(backoff=lambda job: asked.append(job) or 5.0)
     last = claimed(store, max_retries=1)
     assert store.update_status(last.id, FAILED, "boom", claim=1).retry_at is None
     permanent = claimed(store, max_retries=3)
@@ -1007,14 +1019,14 @@ def test_the_last_attempt_and_a_permanent_failure_get_no_retry_at_and_the_policy
     assert asked == []
 
 
-def test_the_policy_sees_the_attempt_that_just_failed_and_may_read_the_store():
+def test_the_policy_sees_the_attempt_that_just_failed_and_may_read_the_store(new_store):
     seen, made = [], []
 
     def policy(job):
         seen.append((job.status, job.attempts, made[0].get_job(job.id).status))
         return 1.0
 
-    store, _ = make_store(backoff=policy)
+    store, _ = new_store(backoff=policy)
     made.append(store)
     job = claimed(store, max_retries=3)
     result = []
@@ -1038,11 +1050,11 @@ def test_the_policy_sees_the_attempt_that_just_failed_and_may_read_the_store():
     ],
 )
 def test_a_backoff_policy_returning_nonsense_still_records_the_failure_without_delay(
-    delay, error, caplog
+    new_store, delay, error, caplog
 ):
     """A broken policy is the caller's mistake, but a job stuck in processing would be worse:
     the failure is recorded with no delay, and the log says what was wrong."""
-    store, clock = make_store(backoff=lambda job: delay)
+    store, clock = new_store(backoff=lambda job: delay)
     job = claimed(store)
     with caplog.at_level(logging.WARNING, logger="jobqueue_lab"):
         failed = store.update_status(job.id, FAILED, "boom", claim=1)

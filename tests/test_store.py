@@ -1,3 +1,5 @@
+"""The store contract, tested once and run against every kind of store (``make_store``)."""
+
 import threading
 from datetime import UTC
 
@@ -28,8 +30,8 @@ def failed_job(store, error="boom", **kwargs):
 # --- creating ---------------------------------------------------------------------------
 
 
-def test_create_job_starts_pending_with_sequential_readable_ids():
-    store = InMemoryJobStore()
+def test_create_job_starts_pending_with_sequential_readable_ids(make_store):
+    store = make_store()
     first = store.create_job("email", {"to": "ada@example.org"})
     second = store.create_job("report", max_retries=5)
     assert (first.id, second.id) == ("job-001", "job-002")
@@ -53,9 +55,9 @@ def test_a_duplicate_id_from_the_factory_is_refused_and_nothing_stored():
     assert len(store) == 1
 
 
-def test_the_callers_payload_dict_is_copied():
+def test_the_callers_payload_dict_is_copied(make_store):
     payload = {"to": "ada@example.org", "tags": ["a"]}
-    store = InMemoryJobStore()
+    store = make_store()
     job = store.create_job("email", payload)
     payload["to"] = "changed"
     payload["tags"].append("b")
@@ -78,8 +80,10 @@ def test_the_callers_payload_dict_is_copied():
         (("t",), {"max_retries": 2.0}, TypeError, "max_retries must be an int, got float"),
     ],
 )
-def test_bad_input_to_create_job_is_refused_and_stores_nothing(args, kwargs, error, message):
-    store = InMemoryJobStore()
+def test_bad_input_to_create_job_is_refused_and_stores_nothing(
+    make_store, args, kwargs, error, message
+):
+    store = make_store()
     store.create_job("existing")
     before = state(store)
     with pytest.raises(error, match=message):
@@ -91,8 +95,8 @@ def test_bad_input_to_create_job_is_refused_and_stores_nothing(args, kwargs, err
 # --- reading ----------------------------------------------------------------------------
 
 
-def test_get_job_of_unknown_id_raises_job_not_found_which_is_also_a_key_error():
-    store = InMemoryJobStore()
+def test_get_job_of_unknown_id_raises_job_not_found_which_is_also_a_key_error(make_store):
+    store = make_store()
     with pytest.raises(JobNotFound) as caught:
         store.get_job("job-404")
     assert caught.value.job_id == "job-404"
@@ -100,8 +104,8 @@ def test_get_job_of_unknown_id_raises_job_not_found_which_is_also_a_key_error():
     assert str(caught.value) == "no job with id 'job-404'"
 
 
-def test_lists_are_in_creation_order_and_filtered_by_status():
-    store = InMemoryJobStore()
+def test_lists_are_in_creation_order_and_filtered_by_status(make_store):
+    store = make_store()
     ids = [store.create_job("t", max_retries=2).id for _ in range(4)]
     for job_id in (ids[2], ids[0]):
         store.claim_job(job_id)
@@ -117,8 +121,8 @@ def test_lists_are_in_creation_order_and_filtered_by_status():
         store.list_jobs("done")
 
 
-def test_snapshots_do_not_change_when_the_store_does():
-    store = InMemoryJobStore()
+def test_snapshots_do_not_change_when_the_store_does(make_store):
+    store = make_store()
     before = store.create_job("t")
     store.claim_job(before.id)
     assert before.status is PENDING and before.attempts == 0
@@ -128,15 +132,15 @@ def test_snapshots_do_not_change_when_the_store_does():
 # --- claiming ---------------------------------------------------------------------------
 
 
-def test_claim_moves_pending_to_processing_and_counts_the_attempt():
-    store = InMemoryJobStore()
+def test_claim_moves_pending_to_processing_and_counts_the_attempt(make_store):
+    store = make_store()
     job = store.create_job("t")
     claimed = store.claim_job(job.id)
     assert claimed.status is PROCESSING and claimed.attempts == 1
 
 
-def test_a_second_claim_returns_none_and_is_logged_as_refused():
-    store = InMemoryJobStore()
+def test_a_second_claim_returns_none_and_is_logged_as_refused(make_store):
+    store = make_store()
     job = store.create_job("t")
     store.claim_job(job.id, actor="worker-1")
     assert store.claim_job(job.id, actor="worker-2") is None
@@ -146,15 +150,15 @@ def test_a_second_claim_returns_none_and_is_logged_as_refused():
     assert store.get_job(job.id).attempts == 1
 
 
-def test_claim_of_unknown_job_raises():
+def test_claim_of_unknown_job_raises(make_store):
     with pytest.raises(JobNotFound):
-        InMemoryJobStore().claim_job("nope")
+        make_store().claim_job("nope")
 
 
 @pytest.mark.stress
 @pytest.mark.parametrize("repetition", range(20))
-def test_only_one_of_many_threads_released_together_wins_a_claim(repetition):
-    store = InMemoryJobStore()
+def test_only_one_of_many_threads_released_together_wins_a_claim(make_store, repetition):
+    store = make_store()
     job = store.create_job("t")
     contenders = 8
     start = threading.Barrier(contenders)
@@ -180,8 +184,8 @@ def test_only_one_of_many_threads_released_together_wins_a_claim(repetition):
 # --- updating ---------------------------------------------------------------------------
 
 
-def test_failing_sets_status_and_error_together():
-    store = InMemoryJobStore()
+def test_failing_sets_status_and_error_together(make_store):
+    store = make_store()
     job = store.create_job("email")
     store.claim_job(job.id)
     failed = store.update_status(job.id, "failed", "SMTP timeout")
@@ -195,8 +199,8 @@ def test_failing_sets_status_and_error_together():
 
 
 @pytest.mark.parametrize("missing", [None, "", "   "])
-def test_failing_without_a_reason_is_refused(missing):
-    store = InMemoryJobStore()
+def test_failing_without_a_reason_is_refused(make_store, missing):
+    store = make_store()
     job = store.create_job("email")
     store.claim_job(job.id)
     before = state(store)
@@ -206,8 +210,8 @@ def test_failing_without_a_reason_is_refused(missing):
     assert store.transitions()[-1].accepted is False
 
 
-def test_an_invalid_transition_raises_with_the_facts_and_changes_nothing():
-    store = InMemoryJobStore()
+def test_an_invalid_transition_raises_with_the_facts_and_changes_nothing(make_store):
+    store = make_store()
     job = store.create_job("t")
     store.claim_job(job.id)
     store.update_status(job.id, COMPLETED)
@@ -224,8 +228,8 @@ def test_an_invalid_transition_raises_with_the_facts_and_changes_nothing():
 
 
 @pytest.mark.parametrize("target", list(JobStatus))
-def test_a_completed_job_never_changes_again(target):
-    store = InMemoryJobStore()
+def test_a_completed_job_never_changes_again(make_store, target):
+    store = make_store()
     job = store.create_job("t")
     store.claim_job(job.id)
     done = store.update_status(job.id, COMPLETED)
@@ -234,15 +238,15 @@ def test_a_completed_job_never_changes_again(target):
     assert store.get_job(job.id) == done
 
 
-def test_a_status_to_itself_is_refused():
-    store = InMemoryJobStore()
+def test_a_status_to_itself_is_refused(make_store):
+    store = make_store()
     job = store.create_job("t")
     with pytest.raises(InvalidTransition):
         store.update_status(job.id, PENDING)
 
 
-def test_unknown_status_string_names_the_valid_ones_and_changes_nothing():
-    store = InMemoryJobStore()
+def test_unknown_status_string_names_the_valid_ones_and_changes_nothing(make_store):
+    store = make_store()
     job = store.create_job("t")
     before = (state(store), len(store.transitions()))
     with pytest.raises(ValueError, match="expected one of 'pending', 'processing'"):
@@ -250,8 +254,8 @@ def test_unknown_status_string_names_the_valid_ones_and_changes_nothing():
     assert (state(store), len(store.transitions())) == before
 
 
-def test_last_error_of_the_wrong_type_or_on_success_is_refused():
-    store = InMemoryJobStore()
+def test_last_error_of_the_wrong_type_or_on_success_is_refused(make_store):
+    store = make_store()
     job = store.create_job("t")
     store.claim_job(job.id)
     with pytest.raises(TypeError, match="last_error must be a str or None, got int"):
@@ -261,8 +265,8 @@ def test_last_error_of_the_wrong_type_or_on_success_is_refused():
     assert store.get_job(job.id).status is PROCESSING
 
 
-def test_completing_after_a_failure_keeps_the_earlier_error_for_debugging():
-    store = InMemoryJobStore()
+def test_completing_after_a_failure_keeps_the_earlier_error_for_debugging(make_store):
+    store = make_store()
     job = failed_job(store, "first try failed")
     store.retry_failed_jobs()
     assert store.get_job(job.id).last_error == "first try failed"
@@ -271,22 +275,22 @@ def test_completing_after_a_failure_keeps_the_earlier_error_for_debugging():
     assert (done.status, done.last_error, done.attempts) == (COMPLETED, "first try failed", 2)
 
 
-def test_update_to_processing_counts_an_attempt_like_a_claim():
-    store = InMemoryJobStore()
+def test_update_to_processing_counts_an_attempt_like_a_claim(make_store):
+    store = make_store()
     job = store.create_job("t")
     assert store.update_status(job.id, "processing").attempts == 1
 
 
-def test_update_of_unknown_job_raises_job_not_found():
+def test_update_of_unknown_job_raises_job_not_found(make_store):
     with pytest.raises(JobNotFound):
-        InMemoryJobStore().update_status("nope", COMPLETED)
+        make_store().update_status("nope", COMPLETED)
 
 
 # --- retrying ---------------------------------------------------------------------------
 
 
-def test_retry_moves_failed_jobs_with_attempts_left_back_to_pending():
-    store = InMemoryJobStore()
+def test_retry_moves_failed_jobs_with_attempts_left_back_to_pending(make_store):
+    store = make_store()
     retryable = failed_job(store, max_retries=2)
     exhausted = failed_job(store, max_retries=1)
     retried = store.retry_failed_jobs()
@@ -296,8 +300,8 @@ def test_retry_moves_failed_jobs_with_attempts_left_back_to_pending():
     assert store.retry_failed_jobs() == []
 
 
-def test_max_retries_is_the_number_of_runs_in_total():
-    store = InMemoryJobStore()
+def test_max_retries_is_the_number_of_runs_in_total(make_store):
+    store = make_store()
     job = store.create_job("t", max_retries=3)
     runs = 0
     while True:
@@ -311,8 +315,8 @@ def test_max_retries_is_the_number_of_runs_in_total():
     assert (final.status, final.attempts, final.last_error) == (FAILED, 3, "run 3 failed")
 
 
-def test_manual_retry_past_the_limit_is_refused():
-    store = InMemoryJobStore()
+def test_manual_retry_past_the_limit_is_refused(make_store):
+    store = make_store()
     job = failed_job(store, max_retries=1)
     with pytest.raises(ValueError, match=r"no attempts left \(1 of 1 used\)"):
         store.update_status(job.id, PENDING)
@@ -322,8 +326,8 @@ def test_manual_retry_past_the_limit_is_refused():
 # --- the audit log and waiting ----------------------------------------------------------
 
 
-def test_the_audit_log_records_every_attempted_change_in_order():
-    store = InMemoryJobStore()
+def test_the_audit_log_records_every_attempted_change_in_order(make_store):
+    store = make_store()
     job = store.create_job("t", actor="notebook")
     store.claim_job(job.id, actor="worker-1")
     store.update_status(job.id, FAILED, "boom", actor="worker-1")
@@ -351,16 +355,16 @@ def test_the_audit_log_records_every_attempted_change_in_order():
     assert len(store.transitions(start=3)) == 2
 
 
-def test_the_actor_defaults_to_the_calling_threads_name():
-    store = InMemoryJobStore()
+def test_the_actor_defaults_to_the_calling_threads_name(make_store):
+    store = make_store()
     thread = threading.Thread(target=lambda: store.create_job("t"), name="worker-7")
     thread.start()
     thread.join()
     assert store.transitions()[0].actor == "worker-7"
 
 
-def test_wait_until_settled_returns_once_the_last_job_settles():
-    store = InMemoryJobStore()
+def test_wait_until_settled_returns_once_the_last_job_settles(make_store):
+    store = make_store()
     job = store.create_job("t")
     assert store.wait_until_settled(timeout=0.01) is False
     store.claim_job(job.id)
@@ -373,17 +377,18 @@ def test_wait_until_settled_returns_once_the_last_job_settles():
     assert store.all_settled()
 
 
-def test_a_failed_job_with_attempts_left_is_not_settled():
-    store = InMemoryJobStore()
+def test_a_failed_job_with_attempts_left_is_not_settled(make_store):
+    store = make_store()
     failed_job(store, max_retries=2)
     assert not store.all_settled()
-    failed_job(InMemoryJobStore(), max_retries=1)
-    single = InMemoryJobStore()
+    failed_job(make_store(), max_retries=1)
+    single = make_store()
     failed_job(single, max_retries=1)
     assert single.all_settled()
 
 
-def test_repr_shows_counts_only():
-    store = InMemoryJobStore()
+def test_repr_shows_counts_only(make_store):
+    store = make_store()
     store.create_job("t")
-    assert repr(store) == "<InMemoryJobStore pending=1, processing=0, completed=0, failed=0>"
+    name = type(store).__name__
+    assert repr(store) == f"<{name} pending=1, processing=0, completed=0, failed=0>"

@@ -1,0 +1,147 @@
+"""The SQL of the SQL stores, written once: every statement they run, with a few blanks that
+each database fills in its own words (a ``Dialect``).
+
+SQLite and PostgreSQL agree on almost everything a job store needs, ``UPDATE ... RETURNING``
+included. They differ in how a write transaction starts, how a key is numbered, how rows are
+locked, and how a parameter is written; ``SQLiteJobStore`` and ``PostgresJobStore`` each give
+one ``Dialect`` that says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The words in which one database fills the blanks that ``Statements`` leaves."""
+
+    placeholder: str
+    """Where a parameter goes: ``?`` or ``%s``."""
+    begin: str
+    """How a transaction that will write starts."""
+    key: str
+    """A primary key column of numbers that the database hands out and never reuses."""
+    back_of_the_line: str
+    """The next place in the line of pending jobs, for a job that becomes pending."""
+    lock_rows: str
+    """Added to a ``SELECT`` to lock the rows it reads until the transaction ends."""
+    lock_first_free: str
+    """Added to a ``SELECT ... LIMIT 1`` to lock the row it finds, passing over locked ones."""
+    no_limit: str
+    """A ``LIMIT`` that limits nothing."""
+
+
+JOB_COLUMNS = (
+    "number, type, status, payload, max_retries, attempts, last_error, created_at, "
+    "claim, claimed_by, lease_expires_at, retry_at, permanent"
+)
+
+RETRYABLE = "status = 'failed' AND NOT permanent AND attempts < max_retries"
+"""``domain.may_retry`` said in SQL, so the database can find the jobs to retry by itself."""
+
+
+class Statements:
+    """Every statement the SQL stores run, written once. A name in braces is a blank that the
+    store's ``Dialect`` fills in; ``{job}`` stands for the columns a ``Job`` is made from."""
+
+    schema = (
+        """CREATE TABLE IF NOT EXISTS store_info (started DOUBLE PRECISION NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS jobs (
+            number {key},
+            type TEXT NOT NULL,
+            status TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            max_retries BIGINT NOT NULL,
+            attempts BIGINT NOT NULL,
+            last_error TEXT,
+            created_at DOUBLE PRECISION NOT NULL,
+            claim BIGINT NOT NULL,
+            claimed_by TEXT,
+            lease_expires_at DOUBLE PRECISION,
+            lease_seconds DOUBLE PRECISION,
+            retry_at DOUBLE PRECISION,
+            permanent BOOLEAN NOT NULL,
+            queue_position BIGINT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, number)",
+        "CREATE INDEX IF NOT EXISTS jobs_in_line ON jobs (status, queue_position)",
+        f"CREATE INDEX IF NOT EXISTS jobs_to_retry ON jobs (number) WHERE {RETRYABLE}",
+        """CREATE TABLE IF NOT EXISTS audit (
+            position {key},
+            at DOUBLE PRECISION NOT NULL,
+            job_id TEXT NOT NULL,
+            from_status TEXT,
+            to_status TEXT NOT NULL,
+            accepted BOOLEAN NOT NULL,
+            actor TEXT NOT NULL,
+            detail TEXT,
+            claim BIGINT
+        )""",
+    )
+    start_the_clock = (
+        "INSERT INTO store_info (started) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM store_info)"
+    )
+    started = "SELECT started FROM store_info"
+
+    create_job = """
+        INSERT INTO jobs (type, status, payload, max_retries, attempts, created_at, claim,
+                          permanent, queue_position)
+        VALUES (?, 'pending', ?, ?, 0, ?, 0, FALSE, {back_of_the_line})
+        RETURNING {job}"""
+    get_job = "SELECT {job} FROM jobs WHERE number = ?"
+    lock_job = "SELECT {job} FROM jobs WHERE number = ?{lock_rows}"
+    # The one write every change goes through: the new snapshot, saved only over the row
+    # it was decided on (same status, same claim); a job that becomes pending joins the line.
+    save_job = """
+        UPDATE jobs SET status = ?, attempts = ?, last_error = ?, claim = ?, claimed_by = ?,
+            lease_expires_at = ?, lease_seconds = ?, retry_at = ?, permanent = ?,
+            queue_position = CASE WHEN ? THEN {back_of_the_line} ELSE queue_position END
+        WHERE number = ? AND status = ? AND claim = ?
+        RETURNING {job}"""
+    # Claiming the next job is one statement: find the longest-waiting pending job, lock it
+    # (passing over any that another transaction holds) and claim it.
+    claim_next = """
+        UPDATE jobs SET status = 'processing', attempts = attempts + 1, claim = claim + 1,
+            claimed_by = ?, lease_expires_at = ?, lease_seconds = ?
+        WHERE number = (
+            SELECT number FROM jobs WHERE status = 'pending'
+            ORDER BY queue_position LIMIT 1{lock_first_free}
+        )
+        RETURNING {job}"""
+    due_for_retry = f"""
+        SELECT {{job}} FROM jobs WHERE {RETRYABLE} AND (retry_at IS NULL OR retry_at <= ?)
+        ORDER BY number{{lock_rows}}"""
+    expired = """
+        SELECT {job}, lease_seconds FROM jobs
+        WHERE status = 'processing' AND lease_expires_at <= ?
+        ORDER BY number{lock_rows}"""
+
+    all_jobs = "SELECT {job} FROM jobs ORDER BY number"
+    jobs_in = "SELECT {job} FROM jobs WHERE status = ? ORDER BY number"
+    pending_numbers = """
+        SELECT number FROM jobs WHERE status = 'pending' ORDER BY queue_position LIMIT ?"""
+    counts = "SELECT status, count(*) FROM jobs GROUP BY status"
+    size = "SELECT count(*) FROM jobs"
+    unsettled = f"""
+        SELECT EXISTS (SELECT 1 FROM jobs WHERE status IN ('pending', 'processing'))
+            OR EXISTS (SELECT 1 FROM jobs WHERE {RETRYABLE})"""
+
+    record = """
+        INSERT INTO audit (at, job_id, from_status, to_status, accepted, actor, detail, claim)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
+    last_record_at = "SELECT at FROM audit ORDER BY position DESC LIMIT 1"
+    transitions = """
+        SELECT at, job_id, from_status, to_status, accepted, actor, detail, claim
+        FROM audit ORDER BY position LIMIT {no_limit} OFFSET ?"""
+
+    def __init__(self, dialect: Dialect) -> None:
+        words = {**asdict(dialect), "job": JOB_COLUMNS}
+
+        def fill(template: str) -> str:
+            return template.format(**words).replace("?", dialect.placeholder)
+
+        for name, template in vars(Statements).items():
+            if isinstance(template, str) and not name.startswith("_"):
+                setattr(self, name, fill(template))
+        self.schema = tuple(fill(template) for template in Statements.schema)

@@ -1,0 +1,86 @@
+"""The SQLite job store: jobs in one file, shared by every process on the machine.
+
+SQLite needs no server, so it is the course's default store beyond one process. Three settings
+make it safe for many processes at once:
+
+* **WAL mode**: readers never wait for the writer, and a commit is one append to the log.
+* **Every write transaction starts with** ``BEGIN IMMEDIATE``, which takes the database's single
+  write lock at once. Python's default (a deferred ``BEGIN``) would read first and ask for the
+  lock at the first write; when two processes both do that, SQLite must fail one of them at once
+  with "database is locked", whatever the busy timeout.
+* **A generous busy timeout**: a transaction waits its turn for the lock instead of failing.
+
+Holding the write lock for the whole transaction is what makes check-then-change safe here, so
+SQLite needs no row locks: the ``Dialect`` leaves ``FOR UPDATE`` out.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .backoff import BackoffPolicy
+from .sql import Dialect
+from .sql_store import SQLJobStore
+
+BUSY_TIMEOUT = 60.0
+"""How long, in seconds, a transaction waits for another process's write lock before failing."""
+
+
+class SQLiteJobStore(SQLJobStore):
+    """A job store in the SQLite file at ``path`` (created, with its tables, if missing).
+
+    Open one store per process on the same file; every process sees every job. ``clock``
+    defaults to the wall clock (``time.time``), which all processes on a machine share.
+    Use it as a context manager, or call ``close()``.
+    """
+
+    dialect = Dialect(
+        placeholder="?",
+        begin="BEGIN IMMEDIATE",
+        key="INTEGER PRIMARY KEY AUTOINCREMENT",
+        # Transactions take turns, so "one past the last job in line" is never taken twice.
+        back_of_the_line=(
+            "(SELECT coalesce(max(queue_position), 0) + 1 FROM jobs WHERE status = 'pending')"
+        ),
+        lock_rows="",
+        lock_first_free="",
+        no_limit="-1",
+    )
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Callable[[], float] = time.time,
+        lease_seconds: float = 30.0,
+        backoff: BackoffPolicy | None = None,
+    ) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
+        if os.fspath(path) in ("", ":memory:"):
+            raise ValueError(
+                "SQLiteJobStore needs a file; for a store in memory, use InMemoryJobStore"
+            )
+        self.path = Path(path)
+        super().__init__(clock=clock, lease_seconds=lease_seconds, backoff=backoff)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
+        # FULL: a committed job survives a crash of the machine, not only of the process.
+        db.execute("PRAGMA synchronous = FULL")
+        return db
+
+    def _is_idle(self, db: sqlite3.Connection) -> bool:
+        return not db.in_transaction
+
+    def _create_schema(self, now: float) -> float:
+        with self._connection() as db:
+            # A property of the file: set once, it holds for every connection from then on.
+            db.execute("PRAGMA journal_mode = WAL")
+        return super()._create_schema(now)

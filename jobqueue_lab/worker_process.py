@@ -1,0 +1,119 @@
+"""What a worker process runs: claiming workers (and perhaps a sweeper) around a shared store.
+
+A process shares nothing with the others but the store, so its workers are ``ClaimingWorker``s
+that ask the store for the next job, and its sweeper only recovers expired leases and retries
+failed jobs: there is no queue to fill. ``python -m jobqueue_lab worker`` (see ``__main__``)
+calls ``serve`` and sets its stop event on SIGTERM or SIGINT: work in progress is asked to
+stop, and jobs cut short are released. SIGKILL ends the process at once instead: its jobs stay
+processing until their leases run out, a sweeper recovers them, and anything the process might
+still have said about them would be refused (fencing).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+
+from .contract import JobStore
+from .pool import STOP_TIMEOUT
+from .sweeper import Sweeper
+from .validation import check_callable, check_int, check_number, check_text
+from .worker import ClaimingWorker, Handler
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+"""Linux's ``prctl`` option: the signal a process gets when its parent dies."""
+
+
+def serve(
+    store: JobStore,
+    handler: Handler,
+    stop: threading.Event,
+    *,
+    workers: int = 1,
+    name: str = "worker",
+    sweeper_interval: float | None = None,
+    stop_timeout: float = STOP_TIMEOUT,
+) -> bool:
+    """Run ``workers`` claiming workers named ``{name}.worker-1``, ... (and a sweeper every
+    ``sweeper_interval`` seconds, if given) until ``stop`` is set; then wait for them at most
+    ``stop_timeout`` seconds. Returns False if a handler ignored the stop and still runs.
+    Claims last the store's ``lease_seconds``."""
+    check_int(workers, "workers", minimum=1)
+    check_callable(handler, "handler", "with a job")
+    threads: list[threading.Thread] = [
+        ClaimingWorker(f"{name}.worker-{n}", store, None, handler, stop)
+        for n in range(1, workers + 1)
+    ]
+    if sweeper_interval is not None:
+        threads.append(sweeper(store, stop, sweeper_interval))
+    for thread in threads:
+        thread.start()
+    log.info("%s: %d workers started", name, workers)
+    stop.wait()
+    deadline = time.monotonic() + stop_timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stopped = not any(thread.is_alive() for thread in threads)
+    log.info("%s: %s", name, "stopped" if stopped else "a handler ignored the stop")
+    return stopped
+
+
+def sweeper(store: JobStore, stop: threading.Event, interval: float) -> Sweeper:
+    """A sweeper for processes that claim their own jobs: it recovers expired leases and
+    retries failed jobs every ``interval`` seconds, and offers no ids to anyone."""
+    check_number(interval, "sweeper interval", minimum=0, maximum=3600)
+    return Sweeper(store, _no_queue, interval=interval, stop=stop, batch=0)
+
+
+def load_handler(spec: str) -> Handler:
+    """The function that ``module:function`` names, imported."""
+    check_text(spec, "handler")
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"handler must look like module:function, got {spec!r}")
+    handler = getattr(importlib.import_module(module_name), attribute, None)
+    if handler is None:
+        raise ValueError(f"module {module_name!r} has no {attribute!r}")
+    return check_callable(handler, "handler", "with a job")
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """Set ``stop`` on SIGTERM and SIGINT (call from the main thread)."""
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+
+
+def stop_with_parent(parent_pid: int, stop: threading.Event) -> None:
+    """Stop when the process ``parent_pid`` that started this one ends, however it ends.
+
+    On Linux the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), so a notebook
+    kernel that is killed on restart leaves no worker behind; elsewhere a thread looks every
+    second. Either way, a parent already gone stops this process at once.
+    """
+    check_int(parent_pid, "parent pid", minimum=1)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
+    else:
+        threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True).start()
+    if os.getppid() != parent_pid:
+        stop.set()
+
+
+def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        if os.getppid() != parent_pid:
+            stop.set()
+
+
+def _no_queue(job_id: str) -> bool:
+    return False
