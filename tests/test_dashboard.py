@@ -281,16 +281,21 @@ def test_job_mix_spreads_emails_evenly_and_is_the_same_every_time():
     assert [t for t, _ in job_mix(3, 1)] == ["email"] * 3
 
 
-@pytest.mark.parametrize(("count", "share"), [(-1, 0.5), (2.5, 0.5), (3, 1.5), (3, "half")])
-def test_job_mix_refuses_bad_numbers(count, share):
-    with pytest.raises(ValueError, match="must be"):
+@pytest.mark.parametrize(
+    ("count", "share", "error"),
+    [(-1, 0.5, ValueError), (2.5, 0.5, TypeError), (3, 1.5, ValueError), (3, "half", TypeError)],
+)
+def test_job_mix_refuses_bad_numbers(count, share, error):
+    with pytest.raises(error, match="must be"):
         job_mix(count, share)
 
 
 @pytest.mark.parametrize("option", ["refresh_seconds", "time_limit"])
-@pytest.mark.parametrize("bad", [0, -1, "fast", True])
-def test_the_dashboard_refuses_bad_timing(option, bad):
-    with pytest.raises(ValueError, match=option):
+@pytest.mark.parametrize(
+    ("bad", "error"), [(0, ValueError), (-1, ValueError), ("fast", TypeError), (True, TypeError)]
+)
+def test_the_dashboard_refuses_bad_timing(option, bad, error):
+    with pytest.raises(error, match=option):
         Dashboard(**{option: bad})
 
 

@@ -46,6 +46,7 @@ from ..failures import (
 from ..mistakes.mutating_pool import MutatingWorkerPool
 from ..pool import WorkerPool
 from ..store import InMemoryJobStore
+from ..validation import check_int, check_number
 from ..worker import Handler, describe_failure, stop_requested
 from .charts import STATUS_COLOURS, WIDE, status_over_time
 from .tables import jobs_table, styled_jobs_table, transitions_table
@@ -115,10 +116,8 @@ def job_mix(count: int, email_share: float) -> list[tuple[str, dict[str, Any]]]:
     payload mentions an error, for the 'payload contains "error"' policy. The mix depends
     only on the two numbers, so the same settings give the same jobs on every run.
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ValueError(f"count must be an int >= 0, got {count!r}")
-    if not isinstance(email_share, (int, float)) or not 0 <= email_share <= 1:
-        raise ValueError(f"email_share must be a number from 0 to 1, got {email_share!r}")
+    check_int(count, "count", minimum=0)
+    check_number(email_share, "email_share", minimum=0, maximum=1)
     percent = round(email_share * 100)
     mix = []
     for n in range(count):
@@ -152,8 +151,10 @@ class Dashboard:
     _shown_last: Dashboard | None = None
 
     def __init__(self, *, refresh_seconds: float = 0.2, time_limit: float = 60.0) -> None:
-        self.refresh_seconds = _positive(refresh_seconds, "refresh_seconds")
-        self.time_limit = _positive(time_limit, "time_limit")
+        self.refresh_seconds = check_number(
+            refresh_seconds, "refresh_seconds", minimum=0.001, maximum=60
+        )
+        self.time_limit = check_number(time_limit, "time_limit", minimum=0.001, maximum=86_400)
         self.store: InMemoryJobStore | None = None
 
         self.workers = widgets.IntSlider(value=4, min=1, max=8, description="Workers", style=_STYLE)
@@ -543,8 +544,3 @@ def _text_output(text: str) -> dict[str, Any]:
 def _display_data(data: dict[str, str]) -> dict[str, Any]:
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
-
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
-    return float(value)
