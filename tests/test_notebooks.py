@@ -42,6 +42,7 @@ COURSE = (
     "05-atomic-updates-and-races",
     "06-broken-vs-correct",
     "07-dashboard",
+    "08-lost-workers",
 )
 """The course in run order. Each notebook links to the one before it and the one after it."""
 
@@ -285,10 +286,11 @@ def test_the_solution_solves_it(exercise):
 
 # --- running cells again ---------------------------------------------------------------------
 
-REFUSALS = {"InvalidTransition"}
+REFUSALS = {"InvalidTransition", "StaleClaim"}
 """What a cell run a second time in a row may raise: the store refusing, in words, a move the
-job has already made. Anything else (AttributeError on a ``None``, ``JobNotFound``, ...) is a
-cell that does not survive being run again."""
+job has already made (``StaleClaim`` when the move was asked for under a claim that has since
+been used up). Anything else (AttributeError on a ``None``, ``JobNotFound``, ...) is a cell
+that does not survive being run again."""
 
 
 def test_every_cell_survives_being_run_again(notebook_path):
