@@ -31,13 +31,12 @@ from typing import Any
 
 from .audit import REQUEUED, Transition
 from .backoff import BackoffPolicy, no_delay
+from .base import BaseJobStore
 from .decisions import (
     check_claim,
     checked_lease,
     next_snapshot,
-    read_clock,
     refusal,
-    retry_delay,
     stale_claim,
 )
 from .domain import (
@@ -73,7 +72,7 @@ SETTLED_POLL = 0.05
 job to settle: other processes change it, so nothing here can be told when they do."""
 
 
-class SQLJobStore:
+class SQLJobStore(BaseJobStore):
     """A job store in a SQL database, for any number of threads and processes at once.
 
     Subclasses set ``dialect`` and say how to connect (``_connect``) and how to tell that a
@@ -321,22 +320,6 @@ class SQLJobStore:
             return self._jobs(self._sql.all_jobs)
         return self._jobs(self._sql.jobs_in, (parse_status(status).value,))
 
-    def get_pending_jobs(self) -> list[Job]:
-        """Jobs waiting for a worker, oldest first."""
-        return self.list_jobs(PENDING)
-
-    def get_processing_jobs(self) -> list[Job]:
-        """Jobs a worker holds right now, oldest first."""
-        return self.list_jobs(PROCESSING)
-
-    def get_failed_jobs(self) -> list[Job]:
-        """Jobs whose last attempt failed, oldest first, each with its ``last_error``."""
-        return self.list_jobs(FAILED)
-
-    def get_dead_jobs(self) -> list[Job]:
-        """The dead-letter view: jobs failed for good, oldest first, each with its last error."""
-        return [job for job in self.list_jobs(FAILED) if job.is_dead]
-
     def pending_ids(self, limit: int | None = None) -> list[str]:
         """Ids of pending jobs, those waiting longest first; at most ``limit`` of them."""
         limit = check_limit(limit)
@@ -371,10 +354,6 @@ class SQLJobStore:
             for at, job_id, from_status, to_status, accepted, actor, detail, claim in rows
         ]
 
-    def now(self) -> float:
-        """The store's clock: the time that leases and ``retry_at`` are measured in."""
-        return self._now()
-
     def all_settled(self) -> bool:
         """True when every job is completed, or failed with no attempts left."""
         with self._connection() as db:
@@ -402,9 +381,6 @@ class SQLJobStore:
         with self._connection() as db:
             (size,) = _one(db, self._sql.size, ())
         return size
-
-    def __iter__(self) -> Iterator[Job]:
-        return iter(self.list_jobs())
 
     def __repr__(self) -> str:
         if self._closed:
@@ -486,17 +462,6 @@ class SQLJobStore:
 
     # --- outside the transaction: calling the caller's code --------------------------------
 
-    def _now(self) -> float:
-        return read_clock(self._clock)
-
-    def _retry_delay(self, job: Job | str) -> float | None:
-        if isinstance(job, str):
-            job = self.get_job(job)
-        return retry_delay(self._backoff, job)
-
-    def _lease(self, lease_seconds: float | None) -> float:
-        return self.lease_seconds if lease_seconds is None else checked_lease(lease_seconds)
-
     def _actor(self, actor: str | None) -> str:
         actor = check_actor(actor) or threading.current_thread().name
         self._check_storable(actor, "actor")
@@ -509,10 +474,6 @@ class SQLJobStore:
         if row is None:
             raise JobNotFound(job_id)
         return _job(row)
-
-    def _fence(self, job: Job, to_status: JobStatus, claim: int | None) -> StaleClaim | None:
-        """Fencing: the refusal of a report made under a claim that no longer holds the job."""
-        return stale_claim(job, to_status, claim)
 
     def _jobs(self, statement: str, parameters: tuple = ()) -> list[Job]:
         with self._connection() as db:

@@ -12,19 +12,18 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from .audit import REQUEUED, AuditLog, Transition, as_transitions
 from .backoff import BackoffPolicy, no_delay
+from .base import BaseJobStore
 from .decisions import (
     check_claim,
     checked_lease,
     next_snapshot,
-    read_clock,
     refusal,
-    retry_delay,
     stale_claim,
 )
 from .domain import (
@@ -57,7 +56,7 @@ def sequential_ids(prefix: str = "job-", width: int = 3) -> Callable[[], str]:
     return lambda: f"{prefix}{next(numbers):0{width}d}"
 
 
-class InMemoryJobStore:
+class InMemoryJobStore(BaseJobStore):
     """A thread-safe store of jobs, guarded by a single lock.
 
     Reads return immutable ``Job`` snapshots. Every write validates and applies its change
@@ -331,22 +330,6 @@ class InMemoryJobStore:
             ids = self._ids_by_status[wanted]
             return [self._jobs[i] for i in sorted(ids, key=ids.__getitem__)]
 
-    def get_pending_jobs(self) -> list[Job]:
-        """Jobs waiting for a worker, oldest first."""
-        return self.list_jobs(PENDING)
-
-    def get_processing_jobs(self) -> list[Job]:
-        """Jobs a worker holds right now, oldest first."""
-        return self.list_jobs(PROCESSING)
-
-    def get_failed_jobs(self) -> list[Job]:
-        """Jobs whose last attempt failed, oldest first, each with its ``last_error``."""
-        return self.list_jobs(FAILED)
-
-    def get_dead_jobs(self) -> list[Job]:
-        """The dead-letter view: jobs failed for good, oldest first, each with its last error."""
-        return [job for job in self.list_jobs(FAILED) if job.is_dead]
-
     def pending_ids(self, limit: int | None = None) -> list[str]:
         """Ids of pending jobs, those waiting longest first; at most ``limit`` of them."""
         limit = check_limit(limit)
@@ -365,10 +348,6 @@ class InMemoryJobStore:
             rows = self._audit.rows(start)
         # Records are built after the lock is let go, so a long read never holds up workers.
         return as_transitions(rows)
-
-    def now(self) -> float:
-        """The store's clock: the time that leases and ``retry_at`` are measured in."""
-        return self._now()
 
     def all_settled(self) -> bool:
         """True when every job is completed, or failed with no attempts left."""
@@ -389,9 +368,6 @@ class InMemoryJobStore:
         with self._lock:
             return len(self._jobs)
 
-    def __iter__(self) -> Iterator[Job]:
-        return iter(self.list_jobs())
-
     def __repr__(self) -> str:
         counts = ", ".join(f"{s.value}={n}" for s, n in self.counts().items())
         return f"<InMemoryJobStore {counts}>"
@@ -404,17 +380,6 @@ class InMemoryJobStore:
             raise TypeError(f"the id factory must return a non-empty str, got {job_id!r}")
         return job_id
 
-    def _now(self) -> float:
-        return read_clock(self._clock)
-
-    def _retry_delay(self, job: Job | str) -> float | None:
-        if isinstance(job, str):
-            job = self.get_job(job)
-        return retry_delay(self._backoff, job)
-
-    def _lease(self, lease_seconds: float | None) -> float:
-        return self.lease_seconds if lease_seconds is None else checked_lease(lease_seconds)
-
     @staticmethod
     def _actor(actor: str | None) -> str:
         return check_actor(actor) or threading.current_thread().name
@@ -426,10 +391,6 @@ class InMemoryJobStore:
             return self._jobs[job_id]
         except (KeyError, TypeError):
             raise JobNotFound(job_id) from None
-
-    def _fence(self, job: Job, to_status: JobStatus, claim: int | None) -> StaleClaim | None:
-        """Fencing: the refusal of a report made under a claim that no longer holds the job."""
-        return stale_claim(job, to_status, claim)
 
     def _processing(self) -> list[Job]:
         ids = self._ids_by_status[PROCESSING]

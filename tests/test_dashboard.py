@@ -2,19 +2,28 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import threading
+from dataclasses import replace
+
 import ipywidgets as widgets
 import pytest
 
-from jobqueue_lab import JobStatus
+from jobqueue_lab import InMemoryJobStore, JobStatus, ManualClock, StaleClaim
+from jobqueue_lab.checks import find_violations
 from jobqueue_lab.views import dashboard as dashboard_module
 from jobqueue_lab.views.dashboard import (
     BROKEN_WORKER,
     CORRECT_WORKER,
     FAILURE_POLICIES,
+    LOST_JOB,
+    LOST_LEASE_SECONDS,
+    LOST_WORKER_NEEDS_LEASES,
     STOPPED_BY_BUTTON,
     STOPPED_BY_NEW_DASHBOARD,
     Dashboard,
+    LosesItsWorker,
     job_mix,
+    lost_worker_story,
 )
 from jobqueue_lab.views.tables import FAILED_ROW_COLOUR
 from tests.support import wait_for
@@ -272,16 +281,21 @@ def test_job_mix_spreads_emails_evenly_and_is_the_same_every_time():
     assert [t for t, _ in job_mix(3, 1)] == ["email"] * 3
 
 
-@pytest.mark.parametrize(("count", "share"), [(-1, 0.5), (2.5, 0.5), (3, 1.5), (3, "half")])
-def test_job_mix_refuses_bad_numbers(count, share):
-    with pytest.raises(ValueError, match="must be"):
+@pytest.mark.parametrize(
+    ("count", "share", "error"),
+    [(-1, 0.5, ValueError), (2.5, 0.5, TypeError), (3, 1.5, ValueError), (3, "half", TypeError)],
+)
+def test_job_mix_refuses_bad_numbers(count, share, error):
+    with pytest.raises(error, match="must be"):
         job_mix(count, share)
 
 
 @pytest.mark.parametrize("option", ["refresh_seconds", "time_limit"])
-@pytest.mark.parametrize("bad", [0, -1, "fast", True])
-def test_the_dashboard_refuses_bad_timing(option, bad):
-    with pytest.raises(ValueError, match=option):
+@pytest.mark.parametrize(
+    ("bad", "error"), [(0, ValueError), (-1, ValueError), ("fast", TypeError), (True, TypeError)]
+)
+def test_the_dashboard_refuses_bad_timing(option, bad, error):
+    with pytest.raises(error, match=option):
         Dashboard(**{option: bad})
 
 
@@ -366,3 +380,127 @@ def test_stop_ends_a_broken_run_cleanly_however_far_it_got():
     message, _table, note = dash.output.outputs
     assert message["text"] == STOPPED_BY_BUTTON + "\n"
     assert note["text"].startswith("No chart: this store keeps no audit log.")
+
+
+# --- "Lose a worker": recovery shown live (notebook 08) ----------------------------------------
+
+
+def lose_a_worker(dash, **settings):
+    dash = quick(dash, **settings)
+    dash.lost_worker.value = True
+    return dash
+
+
+def test_losing_a_worker_is_a_checkbox_off_by_default():
+    dash = Dashboard()
+    assert isinstance(dash.lost_worker, widgets.Checkbox)
+    assert dash.lost_worker.description == "Lose a worker"
+    assert dash.lost_worker.value is False
+    assert dash.settings().lost_worker is False
+    assert dash.lost_worker in dash._controls
+
+
+def test_a_lost_worker_s_job_is_recovered_retried_and_its_late_report_refused(capfd):
+    dash = lose_a_worker(Dashboard(), jobs=6, policy="none", workers=3)
+    dash.run()
+    assert dash.wait(timeout=30)
+    assert dash.state.value == "finished"
+    store = dash.store
+    assert store.lease_seconds == LOST_LEASE_SECONDS
+    lost = store.get_job(LOST_JOB)
+    assert (lost.status, lost.attempts, lost.claim) == (JobStatus.COMPLETED, 2, 2)
+    log = [t for t in store.transitions() if t.job_id == LOST_JOB]
+    first, second = (t for t in log if t.accepted and t.to_status is JobStatus.PROCESSING)
+    [recovery] = [t for t in log if t.accepted and t.to_status is JobStatus.FAILED]
+    assert recovery.actor == "sweeper"
+    assert recovery.detail.startswith(f"lease expired after {LOST_LEASE_SECONDS} s: {first.actor}")
+    [late] = [t for t in log if not t.accepted]
+    assert (late.actor, late.claim, late.to_status) == (first.actor, 1, JobStatus.COMPLETED)
+    assert second.actor != first.actor, "another worker ran it again"
+    assert find_violations(store.list_jobs(), store.transitions()) == []
+    assert shown_counts(dash) == {"pending": 0, "processing": 0, "completed": 6, "failed": 0}
+    story, audit, table, _chart = dash.output.outputs
+    assert story["text"] == lost_worker_story(store) + "\n"
+    assert f"{first.actor} came back late; the store refused it: claim 1 reported" in story["text"]
+    assert "lease expired" in audit["data"]["text/html"]
+    assert "job-006" in table["data"]["text/html"]
+    assert capfd.readouterr() == ("", "")
+
+
+def test_stop_while_a_worker_is_lost_releases_its_job(monkeypatch):
+    monkeypatch.setattr(dashboard_module, "LOST_LEASE_SECONDS", 600.0)
+    dash = lose_a_worker(Dashboard(), jobs=3, policy="none", workers=2)
+    dash.run()
+    try:
+        assert wait_for(lambda: dash.store.counts()[JobStatus.COMPLETED] == 2)
+        assert dash.store.get_job(LOST_JOB).status is JobStatus.PROCESSING
+    finally:
+        dash.stop()
+        assert dash.wait(timeout=10)
+    assert dash.state.value == "stopped"
+    lost = dash.store.get_job(LOST_JOB)
+    assert (lost.status, lost.attempts) == (JobStatus.PENDING, 0), "released, attempt refunded"
+    assert dash.store.get_processing_jobs() == []
+    _message, story, _audit, _table, _chart = dash.output.outputs
+    assert "gave the job back under claim 1 (a release)" in story["text"]
+
+
+def test_the_broken_worker_cannot_lose_a_worker_and_the_dashboard_says_why():
+    settings = replace(Dashboard().settings(), worker=BROKEN_WORKER, lost_worker=True)
+    [note] = dashboard_module._lost_worker_outputs(settings, InMemoryJobStore())
+    assert note["text"] == LOST_WORKER_NEEDS_LEASES + "\n"
+    assert dashboard_module._lost_worker_outputs(Dashboard().settings(), InMemoryJobStore()) == ()
+
+
+def test_the_lost_worker_story_is_told_from_the_audit_log():
+    clock = ManualClock()
+    store = InMemoryJobStore(clock=clock, lease_seconds=1.0)
+    job = store.create_job("report")
+    store.claim_job(job.id, actor="worker-2")
+    clock.advance(1)
+    store.recover_expired_leases(actor="sweeper")
+    store.retry_failed_jobs(actor="sweeper")
+    store.claim_job(job.id, actor="worker-1")
+    with pytest.raises(StaleClaim):
+        store.update_status(job.id, "completed", claim=1, actor="worker-2")
+    store.update_status(job.id, "failed", "boom", claim=2, actor="worker-1")
+    assert lost_worker_story(store).splitlines() == [
+        "worker-2 took job-001 (claim 1) and went quiet: no heartbeat, no report.",
+        "Its lease ran out, and the sweeper failed the job: lease expired after 1.0 s: "
+        "worker-2 lost or stuck on attempt 1.",
+        "worker-1 ran it again under claim 2.",
+        "worker-2 came back late; the store refused it: claim 1 reported completed after "
+        "losing the job; claim 2 holds the job.",
+        "Claim 2 ended failed (boom).",
+    ]
+    assert lost_worker_story(InMemoryJobStore()) == (
+        "job-001 was never claimed in this run, so no worker was lost."
+    )
+
+
+def test_the_lost_worker_handler_runs_every_other_attempt_as_usual():
+    store = InMemoryJobStore()
+    ran = []
+    handler = LosesItsWorker(ran.append, store)
+    store.create_job("lost")
+    other = store.claim_job(store.create_job("other").id)
+    handler(other)
+    assert ran == [other]
+
+
+def test_the_lost_attempt_comes_back_only_once_its_job_has_moved_on():
+    clock = ManualClock()
+    store = InMemoryJobStore(clock=clock, lease_seconds=1.0)
+    lost = store.claim_job(store.create_job("lost", max_retries=1).id)
+    handler = LosesItsWorker(lambda job: None, store)
+    attempt = threading.Thread(target=handler, args=(lost,))
+    attempt.start()
+    try:
+        attempt.join(timeout=0.2)
+        assert attempt.is_alive(), "until then it hangs, sending nothing"
+    finally:
+        clock.advance(1)
+        store.recover_expired_leases()
+        attempt.join(timeout=10)
+    assert not attempt.is_alive()
+    assert store.get_job(lost.id).is_dead

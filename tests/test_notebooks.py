@@ -317,10 +317,11 @@ def test_the_solution_solves_it(exercise):
 
 # --- running cells again ---------------------------------------------------------------------
 
-REFUSALS = {"InvalidTransition"}
+REFUSALS = {"InvalidTransition", "StaleClaim"}
 """What a cell run a second time in a row may raise: the store refusing, in words, a move the
-job has already made. Anything else (AttributeError on a ``None``, ``JobNotFound``, ...) is a
-cell that does not survive being run again."""
+job has already made (``StaleClaim`` when the move was asked for under a claim that has since
+been used up). Anything else (AttributeError on a ``None``, ``JobNotFound``, ...) is a cell
+that does not survive being run again."""
 
 
 def test_every_cell_survives_being_run_again(notebook_path):

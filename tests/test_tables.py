@@ -9,7 +9,10 @@ from jobqueue_lab import (
     InMemoryJobStore,
     JobNotFound,
     JobStatus,
+    ManualClock,
+    StaleClaim,
     WorkerPool,
+    constant,
     fail_by_type,
     simulated_work,
 )
@@ -17,10 +20,12 @@ from jobqueue_lab.views.tables import (
     FAILED_ROW_COLOUR,
     attempts_per_job,
     attempts_table,
+    dead_letter_table,
     failed_jobs_table,
     job_history,
     jobs_table,
     keeps_audit_log,
+    leases_table,
     status_counts_over_time,
     styled_jobs_table,
     summary_table,
@@ -398,3 +403,127 @@ def test_tables_show_error_text_in_full(table):
     # 20 columns is what pandas shows in a notebook; in a terminal it fits the window instead.
     with pd.option_context("display.max_columns", 20):
         assert LONG_ERROR in repr(shown)
+
+
+# --- claims, leases and dead letters (notebook 08) ---------------------------------------------
+
+
+def lost_worker_store():
+    """A store moved by hand on a manual clock: worker-1 is lost on job-001, its lease runs
+    out, the sweeper recovers it, worker-2 completes it, and worker-1's late report is refused.
+    job-002 fails for good at once (permanent); job-003 runs out of attempts; job-004 is released.
+    """
+    clock = ManualClock()
+    store = InMemoryJobStore(clock=clock, lease_seconds=30, backoff=constant(5))
+    lost, bad, flaky, stopped = (
+        store.create_job(t, max_retries=2, actor="notebook") for t in "abcd"
+    )
+    store.claim_job(lost.id, actor="worker-1")
+    for _ in range(2):
+        store.claim_job(flaky.id, actor="worker-3")
+        store.update_status(flaky.id, "failed", "timeout", claim=store.get_job(flaky.id).claim)
+        clock.advance(5)
+        store.retry_failed_jobs(actor="sweeper")
+    store.claim_job(bad.id, actor="worker-3")
+    store.update_status(bad.id, "failed", "PermanentFailure: no such card", claim=1, permanent=True)
+    store.claim_job(stopped.id, actor="worker-4")
+    store.release_job(stopped.id, claim=1, actor="worker-4")
+    clock.advance(25)
+    assert store.recover_expired_leases(actor="sweeper")[0].id == lost.id
+    clock.advance(5)
+    store.retry_failed_jobs(actor="sweeper")
+    store.claim_job(lost.id, actor="worker-2")
+    with pytest.raises(StaleClaim):
+        store.update_status(lost.id, "completed", claim=1, actor="worker-1")
+    store.update_status(lost.id, "completed", claim=2, actor="worker-2")
+    return store
+
+
+def test_transitions_table_shows_each_change_s_claim_when_asked():
+    store = lost_worker_store()
+    assert "claim" not in transitions_table(store).columns
+    table = transitions_table(store, job_id="job-001", claims=True)
+    assert list(table.columns) == [
+        "step",
+        "job_id",
+        "from",
+        "to",
+        "accepted",
+        "actor",
+        "claim",
+        "detail",
+    ]
+    assert table["claim"].tolist() == [None, 1, 1, None, 2, 1, 2]
+    refused = table[~table["accepted"]].iloc[0]
+    assert (refused["actor"], refused["claim"]) == ("worker-1", 1)
+    assert refused["detail"].startswith("claim 1 reported completed after losing the job")
+
+
+def test_dead_letter_table_lists_exactly_the_dead_jobs_and_why():
+    store = lost_worker_store()
+    table = dead_letter_table(store)
+    assert list(table.columns) == ["id", "type", "attempts", "max_retries", "why", "last_error"]
+    assert (
+        table["id"].tolist()
+        == [job.id for job in store.get_dead_jobs()]
+        == [
+            "job-002",
+            "job-003",
+        ]
+    )
+    assert table[["why", "attempts", "last_error"]].to_dict("records") == [
+        {"why": "permanent", "attempts": 1, "last_error": "PermanentFailure: no such card"},
+        {"why": "out of attempts", "attempts": 2, "last_error": "timeout"},
+    ]
+
+
+def test_dead_letter_table_forgets_a_requeued_job():
+    store = lost_worker_store()
+    store.requeue("job-003", actor="operator")
+    assert dead_letter_table(store)["id"].tolist() == ["job-002"]
+    assert len(dead_letter_table(InMemoryJobStore())) == 0
+
+
+def test_a_permanent_failure_is_never_counted_as_one_that_will_retry():
+    store = lost_worker_store()
+    permanent = failed_jobs_table(store).set_index("id").loc["job-002"]
+    assert permanent["attempts"] < permanent["max_retries"]
+    assert not permanent["will_retry"]
+    assert summary_table(store).loc["permanent failures", "value"] == 2
+
+
+def test_leases_table_shows_who_holds_each_job_and_until_when():
+    clock = ManualClock()
+    store = InMemoryJobStore(clock=clock, lease_seconds=30, backoff=constant(7))
+    held, failed = (store.create_job("t").id for _ in range(2))
+    store.claim_job(held, actor="worker-1")
+    clock.advance(20)
+    store.renew_lease(held, 1)
+    store.claim_job(failed, actor="worker-2")
+    store.update_status(failed, "failed", "boom", claim=1)
+    table = leases_table(store)
+    assert list(table.columns) == [
+        "id",
+        "status",
+        "attempts",
+        "claim",
+        "claimed_by",
+        "lease_expires_at",
+        "retry_at",
+        "last_error",
+    ]
+    assert [tuple(row) for row in table.itertuples(index=False)] == [
+        ("job-001", "processing", 1, 1, "worker-1", 50.0, None, None),
+        ("job-002", "failed", 1, 1, "worker-2", None, 27.0, "boom"),
+    ]
+
+
+def test_attempts_table_ends_a_released_attempt_as_released_and_a_recovered_one_as_failed():
+    rows = attempts_table(lost_worker_store())
+    outcomes = {(r.job_id, r.attempt): (r.outcome, r.error) for r in rows.itertuples()}
+    assert outcomes[("job-004", 1)] == ("released", None)
+    assert outcomes[("job-001", 1)] == (
+        "failed",
+        "lease expired after 30.0 s: worker-1 lost or stuck on attempt 1",
+    )
+    assert outcomes[("job-001", 2)] == ("completed", None)

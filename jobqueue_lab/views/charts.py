@@ -19,13 +19,15 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
-from ..domain import TRANSITIONS, JobStatus
+from ..audit import Transition
+from ..domain import RELEASE, TRANSITIONS, JobStatus
 from ..store import InMemoryJobStore
 from .tables import (
     IN_PROGRESS,
+    RELEASED,
     attempts_table,
     status_counts_over_time,
     transition_counts,
@@ -48,6 +50,15 @@ OUTCOME_COLOURS: Mapping[str, str] = {
 }
 SIDE_COLOURS: Mapping[str, str] = {"broken": "#c44e52", "correct": "#55a868"}
 RETRY_COLOUR = "#222222"
+LEASE_EXPIRED = "lease expired"
+"""How ``lease_timeline`` names an attempt the sweeper failed because its lease ran out."""
+LEASE_OUTCOME_COLOURS: Mapping[str, str] = {
+    **OUTCOME_COLOURS,
+    LEASE_EXPIRED: "#dd8452",
+    RELEASED: STATUS_COLOURS["pending"],
+}
+LEASE_COLOUR = "#8172b2"
+FENCED_COLOUR = "#c44e52"
 
 EDGE_LABELS: Mapping[tuple[JobStatus, JobStatus], str] = {
     (JobStatus.PENDING, JobStatus.PROCESSING): "a worker claims it",
@@ -57,6 +68,9 @@ EDGE_LABELS: Mapping[tuple[JobStatus, JobStatus], str] = {
 }
 """Words for the arrows. The arrows themselves come from ``TRANSITIONS``, not from this."""
 
+RELEASE_LABEL = "released by a stopping worker\n(the recovery move, notebook 08)"
+"""Words for the dashed arrow of ``RELEASE``, the one move outside the table."""
+
 _NODE_PLACES: Mapping[JobStatus, tuple[float, float]] = {
     JobStatus.PENDING: (0.0, 0.0),
     JobStatus.PROCESSING: (3.0, 0.0),
@@ -64,19 +78,28 @@ _NODE_PLACES: Mapping[JobStatus, tuple[float, float]] = {
     JobStatus.FAILED: (6.0, -1.2),
 }
 _LABEL_PLACES: Mapping[tuple[JobStatus, JobStatus], tuple[float, float]] = {
-    (JobStatus.PENDING, JobStatus.PROCESSING): (1.5, 0.35),
-    (JobStatus.PROCESSING, JobStatus.COMPLETED): (3.6, 1.0),
+    (JobStatus.PENDING, JobStatus.PROCESSING): (1.5, -0.3),
+    (JobStatus.PROCESSING, JobStatus.COMPLETED): (3.95, 1.0),
     (JobStatus.PROCESSING, JobStatus.FAILED): (3.6, -1.0),
     (JobStatus.FAILED, JobStatus.PENDING): (3.0, -2.05),
 }
+_RELEASE_LABEL_PLACE = (1.35, 0.85)
+_ROOM_FOR_TEXT = 0.08
+"""A timeline bar gets its worker's name written under it when it spans this share of the
+run; a wait gets its length written above it at a third of that."""
 _EDGE_GID = re.compile(r"^transition:(\w+)->(\w+)$")
+_RELEASE_GID = "release:{}->{}".format(*(status.value for status in RELEASE))
+_LEASE_EXPIRED = re.compile(r"^lease expired after ([0-9.]+(?:e[+-]?[0-9]+)?) s")
 
 
 def state_machine_chart(ax: Axes | None = None) -> Figure:
     """Draw the job state machine straight from ``TRANSITIONS``: one arrow per allowed move.
 
     Because the arrows are read from the table, this picture cannot disagree with the store.
-    ``state_machine_edges(fig)`` reads back the arrows that were drawn.
+    ``state_machine_edges(fig)`` reads back the arrows that were drawn. The release move
+    (``RELEASE``, processing -> pending) is drawn too, dashed and labelled, because it is not
+    in the table: only a worker giving back the job it holds may make it (notebook 08).
+    ``release_edge(fig)`` finds it.
     """
     fig, ax = _figure_and_axes(ax, SQUARE)
     boxes = {}
@@ -100,6 +123,7 @@ def state_machine_chart(ax: Axes | None = None) -> Figure:
     for source, targets in TRANSITIONS.items():
         for target in sorted(targets, key=list(JobStatus).index):
             _draw_edge(ax, source, target, boxes)
+    _draw_release(ax, boxes)
     ax.set_xlim(-1.5, 7.5)
     ax.set_ylim(-2.6, 2.2)
     ax.set_axis_off()
@@ -116,6 +140,15 @@ def state_machine_edges(fig: Figure) -> set[tuple[JobStatus, JobStatus]]:
             if match:
                 edges.add((JobStatus(match[1]), JobStatus(match[2])))
     return edges
+
+
+def release_edge(fig: Figure) -> FancyArrowPatch | None:
+    """The dashed release arrow of a ``state_machine_chart`` figure, or ``None``."""
+    for ax in fig.axes:
+        for artist in ax.get_children():
+            if artist.get_gid() == _RELEASE_GID:
+                return artist.arrow_patch
+    return None
 
 
 def attempts_timeline(
@@ -175,6 +208,79 @@ def attempts_timeline(
     ax.set_title(f"Attempts by {by}")
     legend = _timeline_legend(set(attempts["outcome"]), retries=bool(retry_rows))
     ax.legend(handles=legend, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig
+
+
+def lease_timeline(store: InMemoryJobStore, ax: Axes | None = None) -> Figure:
+    """Each job's attempts, leases and recoveries, in seconds of the store's clock.
+
+    One row per job. Each attempt is a bar from its claim to whatever ended it, coloured by
+    how it ended: ``completed``, ``failed``, ``lease expired`` (nobody reported, so the
+    sweeper failed it), ``released`` (given back as its worker stopped) or ``in progress``;
+    the worker's name is written under the bar. Around the bars, the moments that decide the
+    fate of a job whose worker went quiet:
+
+    * an attempt whose lease ran out gets its lease drawn above it, from the claim to the
+      deadline, crossed where it ran out, and a black diamond where the sweeper recovered it.
+      The lease is drawn as granted with the claim: a heartbeat extends it but changes no
+      status, so the audit log does not record it, and for an attempt that sent heartbeats
+      the real deadline came later (still before the recovery);
+    * each move back to pending is a black tick; a dotted line joins it to the attempt before
+      it, with the wait written above, so backoff shows as gaps that grow;
+    * a report refused because its claim had already lost the job (a late worker, fenced off)
+      is a red cross on the job's row, where the store refused it.
+
+    Times are the audit log's, seconds since the store was made, so with a ``ManualClock``
+    the chart is the same on every run. The legend lists only what appears.
+    """
+    fig, ax = _figure_and_axes(ax, WIDE)
+    attempts = attempts_table(store, times=True)
+    if attempts.empty:
+        return _empty(fig, ax, "no attempts yet")
+    rows = list(dict.fromkeys(attempts["job_id"]))
+    place = {job_id: y for y, job_id in enumerate(rows)}
+    log = store.transitions()
+    retries = [t for t in log if t.accepted and _is_retry(t) and t.job_id in place]
+    fenced = [t for t in _fenced(log) if t.job_id in place]
+    end = max(entry.at for entry in log)
+    minimum = max(end, 1.0) * 0.004
+    shown: set[str] = set()
+    for attempt in attempts.itertuples():
+        shown |= _draw_attempt(ax, attempt, place[attempt.job_id], end, minimum)
+    for retry in retries:
+        if _draw_wait(ax, retry, attempts, place[retry.job_id], end):
+            shown.add("wait")
+    if retries:
+        ax.vlines(
+            [retry.at for retry in retries],
+            [place[retry.job_id] - 0.35 for retry in retries],
+            [place[retry.job_id] + 0.35 for retry in retries],
+            color=RETRY_COLOUR,
+            linewidth=2.5,
+            zorder=3,
+            gid="retries",
+        )
+        shown.add("retry")
+    for report in fenced:
+        ax.plot(
+            [report.at],
+            [place[report.job_id]],
+            marker="X",
+            markersize=11,
+            color=FENCED_COLOUR,
+            markeredgecolor="white",
+            linestyle="",
+            zorder=5,
+            gid=f"fenced:{report.job_id}:{report.claim}",
+        )
+        shown.add("fenced")
+
+    ax.set_yticks(range(len(rows)), rows, fontsize=_label_size(len(rows)))
+    ax.set_ylim(len(rows) - 0.5, -0.6)
+    ax.set_xlim(0, end * 1.04 + minimum)
+    ax.set_xlabel("seconds on the store's clock, since the store was made")
+    ax.set_title("Attempts, leases and recoveries")
+    ax.legend(handles=_lease_legend(shown), loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
 
 
@@ -323,6 +429,36 @@ def _draw_edge(ax: Axes, source: JobStatus, target: JobStatus, boxes: dict) -> N
     )
 
 
+def _draw_release(ax: Axes, boxes: dict) -> None:
+    """The release move: dashed, curving above the claim arrow, and labelled as the exception."""
+    source, target = RELEASE
+    arrow = ax.annotate(
+        "",
+        xy=_NODE_PLACES[target],
+        xytext=_NODE_PLACES[source],
+        arrowprops={
+            "arrowstyle": "-|>",
+            "mutation_scale": 18,
+            "color": "#555555",
+            "linestyle": "--",
+            "patchA": boxes[source],
+            "patchB": boxes[target],
+            "connectionstyle": "arc3,rad=0.45",
+        },
+        zorder=2,
+    )
+    arrow.set_gid(_RELEASE_GID)
+    ax.text(
+        *_RELEASE_LABEL_PLACE,
+        RELEASE_LABEL,
+        ha="center",
+        va="center",
+        fontsize=8.5,
+        color="#555555",
+        style="italic",
+    )
+
+
 def _matrix_cell(
     ax: Axes, at: tuple[int, int], label: str, allowed: bool, accepted: int, refused: int
 ) -> None:
@@ -412,6 +548,183 @@ def _timeline_legend(outcomes: set[str], *, retries: bool) -> list:
             )
         )
     return handles
+
+
+def _fenced(log: list[Transition]) -> list[Transition]:
+    """The refusals of a claim that no longer held its job: late reports, fenced off.
+
+    A claim holds its job while the job is processing under it. Each accepted claim says
+    which claim that is, and each refusal records the status the job was in when it came.
+    """
+    holder: dict[str, int | None] = {}
+    fenced = []
+    for entry in log:
+        if entry.accepted and entry.to_status is JobStatus.PROCESSING:
+            holder[entry.job_id] = entry.claim
+        held = entry.from_status is JobStatus.PROCESSING and holder.get(entry.job_id) == entry.claim
+        if not entry.accepted and entry.claim is not None and not held:
+            fenced.append(entry)
+    return fenced
+
+
+def _draw_attempt(ax: Axes, attempt, y: float, end: float, minimum: float) -> set[str]:
+    """One attempt's bar and worker name, and for an attempt whose lease ran out, its lease and
+    recovery. Returns the legend entries it used."""
+    started = attempt.started_ms / 1000
+    finished = end if attempt.finished_ms is None else attempt.finished_ms / 1000
+    lease = _lease_seconds(attempt.error)
+    outcome = LEASE_EXPIRED if lease is not None else attempt.outcome
+    gid = f"{attempt.job_id}:{attempt.attempt}"
+    ax.barh(
+        y,
+        max(finished - started, minimum),
+        left=started,
+        height=0.45,
+        color=LEASE_OUTCOME_COLOURS[outcome],
+        edgecolor="white",
+        linewidth=0.8,
+        gid=f"attempt:{gid}",
+    )
+    if finished - started >= end * _ROOM_FOR_TEXT:
+        ax.text(started, y + 0.24, attempt.worker, ha="left", va="top", fontsize=7, color="#444")
+    if lease is None:
+        return {outcome}
+    return {outcome, *_draw_lost_lease(ax, y, started, started + lease, finished, gid)}
+
+
+def _draw_lost_lease(
+    ax: Axes, y: float, started: float, deadline: float, recovered: float, gid: str
+) -> set[str]:
+    """Above the bar, the lease as granted and where it ran out; on the bar, hatching for the
+    time the job stayed processing after that, and the sweeper's recovery at its end."""
+    shown = {"lease", "recovery"}
+    if recovered > deadline:
+        ax.barh(
+            y,
+            recovered - deadline,
+            left=deadline,
+            height=0.45,
+            fill=False,
+            hatch="///",
+            edgecolor="white",
+            linewidth=0,
+            gid=f"overdue:{gid}",
+        )
+        shown.add("overdue")
+    above = y - 0.36
+    ax.plot([started, deadline], [above] * 2, color=LEASE_COLOUR, linewidth=2, gid=f"lease:{gid}")
+    ax.plot(
+        [deadline],
+        [above],
+        marker="x",
+        markersize=8,
+        markeredgewidth=2.5,
+        color=LEASE_COLOUR,
+        gid=f"expiry:{gid}",
+    )
+    ax.plot(
+        [recovered],
+        [y],
+        marker="D",
+        markersize=7,
+        color=RETRY_COLOUR,
+        linestyle="",
+        zorder=4,
+        gid=f"recovery:{gid}",
+    )
+    return shown
+
+
+def _draw_wait(ax: Axes, retry: Transition, attempts: pd.DataFrame, y: float, end: float) -> bool:
+    """The time a failed job waited before it went back to pending: a dotted line from the end
+    of the attempt before the move to the move itself, its length written above when there
+    is room. Returns whether there was a wait to draw."""
+    ended = attempts.loc[attempts["job_id"] == retry.job_id, "finished_ms"].dropna() / 1000
+    before = ended[ended <= retry.at]
+    if before.empty or retry.at <= before.iloc[-1]:
+        return False
+    failed_at = before.iloc[-1]
+    gid = f"{retry.job_id}:{retry.at:g}"
+    ax.plot(
+        [failed_at, retry.at],
+        [y, y],
+        linestyle=":",
+        color=RETRY_COLOUR,
+        linewidth=1.2,
+        gid=f"wait:{gid}",
+    )
+    if retry.at - failed_at >= end * _ROOM_FOR_TEXT / 3:
+        ax.text(
+            (failed_at + retry.at) / 2,
+            y - 0.3,
+            f"{retry.at - failed_at:.3g} s",
+            ha="center",
+            va="center",
+            fontsize=7,
+            color=RETRY_COLOUR,
+            gid=f"waited:{gid}",
+        )
+    return True
+
+
+def _lease_seconds(error: str | None) -> float | None:
+    """The lease length a recovery names in its error ("lease expired after 30.0 s: ..."),
+    or ``None`` when the attempt did not end that way."""
+    match = _LEASE_EXPIRED.match(error or "")
+    return float(match[1]) if match else None
+
+
+def _lease_legend(shown: set[str]) -> list:
+    handles: list = [
+        Patch(color=colour, label=outcome)
+        for outcome, colour in LEASE_OUTCOME_COLOURS.items()
+        if outcome in shown
+    ]
+    if "overdue" in shown:
+        handles.append(
+            Patch(
+                facecolor=LEASE_OUTCOME_COLOURS[LEASE_EXPIRED],
+                edgecolor="white",
+                hatch="///",
+                label="still processing after its lease ran out",
+            )
+        )
+    markers = {
+        "wait": dict(
+            color=RETRY_COLOUR, linestyle=":", label="waiting to be retried (seconds above)"
+        ),
+        "lease": dict(
+            marker="x",
+            color=LEASE_COLOUR,
+            linestyle="-",
+            markeredgewidth=2.5,
+            label="lease as granted, and where it ran out",
+        ),
+        "recovery": dict(
+            marker="D", color=RETRY_COLOUR, linestyle="", label="sweeper recovers the job"
+        ),
+        "retry": dict(
+            marker="|",
+            color=RETRY_COLOUR,
+            linestyle="",
+            markersize=14,
+            markeredgewidth=2.5,
+            label="back to pending",
+        ),
+        "fenced": dict(
+            marker="X",
+            color=FENCED_COLOUR,
+            linestyle="",
+            markersize=10,
+            label="late report refused (fenced)",
+        ),
+    }
+    handles += [Line2D([], [], **style) for name, style in markers.items() if name in shown]
+    return handles
+
+
+def _is_retry(entry: Transition) -> bool:
+    return entry.from_status is JobStatus.FAILED and entry.to_status is JobStatus.PENDING
 
 
 def _natural(name: str) -> tuple:

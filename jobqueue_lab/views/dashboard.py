@@ -31,9 +31,12 @@ from typing import Any
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from ..domain import JobStatus
+from ..audit import Transition
+from ..contract import JobStore
+from ..domain import Job, JobStatus
 from ..failures import (
     FailurePolicy,
+    WorkInterrupted,
     fail_by_type,
     fail_every_nth_attempt,
     fail_on_payload,
@@ -43,9 +46,10 @@ from ..failures import (
 from ..mistakes.mutating_pool import MutatingWorkerPool
 from ..pool import WorkerPool
 from ..store import InMemoryJobStore
-from ..worker import describe_failure
+from ..validation import check_int, check_number
+from ..worker import Handler, describe_failure, stop_requested
 from .charts import STATUS_COLOURS, WIDE, status_over_time
-from .tables import jobs_table, styled_jobs_table
+from .tables import jobs_table, styled_jobs_table, transitions_table
 
 FAILURE_POLICIES: Mapping[str, FailurePolicy | None] = {
     "none": None,
@@ -60,6 +64,17 @@ CORRECT_WORKER = "correct (signals the store)"
 BROKEN_WORKER = "broken (mutates state)"
 
 READY, RUNNING, FINISHED, STOPPED = "ready", "running", "finished", "stopped"
+
+LOST_JOB = "job-001"
+"""The job whose first attempt loses its worker when "Lose a worker" is ticked."""
+
+LOST_LEASE_SECONDS = 1.0
+"""The lease of a run with a lost worker: short, so its recovery happens while you watch."""
+
+LOST_WORKER_NEEDS_LEASES = (
+    "Lose a worker: the broken worker's store keeps no leases, so nothing would ever notice"
+    " a lost worker. Tick it with the correct worker to watch the recovery."
+)
 
 STOPPED_BY_BUTTON = "Stopped with the Stop button, before every job was settled."
 STOPPED_BY_NEW_DASHBOARD = (
@@ -91,6 +106,7 @@ class RunSettings:
     sweeper_interval: float
     handler_seconds: float
     worker: str
+    lost_worker: bool = False
 
 
 def job_mix(count: int, email_share: float) -> list[tuple[str, dict[str, Any]]]:
@@ -100,10 +116,8 @@ def job_mix(count: int, email_share: float) -> list[tuple[str, dict[str, Any]]]:
     payload mentions an error, for the 'payload contains "error"' policy. The mix depends
     only on the two numbers, so the same settings give the same jobs on every run.
     """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ValueError(f"count must be an int >= 0, got {count!r}")
-    if not isinstance(email_share, (int, float)) or not 0 <= email_share <= 1:
-        raise ValueError(f"email_share must be a number from 0 to 1, got {email_share!r}")
+    check_int(count, "count", minimum=0)
+    check_number(email_share, "email_share", minimum=0, maximum=1)
     percent = round(email_share * 100)
     mix = []
     for n in range(count):
@@ -127,13 +141,20 @@ class Dashboard:
     Only the dashboard shown last runs. Showing a dashboard (which is what running its cell
     again does) stops the run of the one shown before it, which would otherwise go on out of
     sight, with nothing on screen to stop it.
+
+    Ticking *Lose a worker* runs the correct pool with a lease of ``LOST_LEASE_SECONDS``, and
+    the first attempt of ``LOST_JOB`` loses its worker (``LosesItsWorker``): you watch the job
+    sit in processing, the sweeper recover it, another worker run it, and the results then
+    tell the story from the audit log, the lost worker's late report refused (notebook 08).
     """
 
     _shown_last: Dashboard | None = None
 
     def __init__(self, *, refresh_seconds: float = 0.2, time_limit: float = 60.0) -> None:
-        self.refresh_seconds = _positive(refresh_seconds, "refresh_seconds")
-        self.time_limit = _positive(time_limit, "time_limit")
+        self.refresh_seconds = check_number(
+            refresh_seconds, "refresh_seconds", minimum=0.001, maximum=60
+        )
+        self.time_limit = check_number(time_limit, "time_limit", minimum=0.001, maximum=86_400)
         self.store: InMemoryJobStore | None = None
 
         self.workers = widgets.IntSlider(value=4, min=1, max=8, description="Workers", style=_STYLE)
@@ -165,6 +186,12 @@ class Dashboard:
             style=_STYLE,
             layout=_WIDE_CHOICE,
         )
+        self.lost_worker = widgets.Checkbox(
+            value=False,
+            description="Lose a worker",
+            tooltip=f"the first attempt of {LOST_JOB} hangs, sending no heartbeats",
+            style=_STYLE,
+        )
         self.run_button = widgets.Button(description="Run", button_style="primary")
         self.stop_button = widgets.Button(description="Stop", disabled=True)
         self.progress = widgets.IntProgress(value=0, min=0, max=1, description="Settled")
@@ -183,6 +210,7 @@ class Dashboard:
             self.sweeper_interval,
             self.handler_seconds,
             self.worker,
+            self.lost_worker,
         ]
         self.widget = widgets.VBox(
             [
@@ -249,6 +277,7 @@ class Dashboard:
             sweeper_interval=self.sweeper_interval.value,
             handler_seconds=self.handler_seconds.value,
             worker=self.worker.value,
+            lost_worker=self.lost_worker.value,
         )
 
     # --- the run thread: it only ever assigns widget values -----------------------------
@@ -259,7 +288,8 @@ class Dashboard:
             outcome, why = self._drive(pool, settings, stop)
             self._refresh(pool.store)
             message = () if why is None else (_text_output(why),)
-            self.output.outputs = message + _results(pool)
+            lost = _lost_worker_outputs(settings, pool.store)
+            self.output.outputs = message + lost + _results(pool)
         except Exception as exc:
             self.output.outputs = (_text_output(f"The run failed: {describe_failure(exc)}"),)
         finally:
@@ -341,6 +371,8 @@ class Dashboard:
 
 def _make_pool(settings: RunSettings) -> WorkerPool:
     handler = simulated_work(settings.handler_seconds, FAILURE_POLICIES[settings.failure_policy])
+    if settings.lost_worker and settings.worker == CORRECT_WORKER:
+        return _pool_with_a_lost_worker(settings, handler)
     options = {
         "workers": settings.workers,
         "handler": handler,
@@ -350,6 +382,104 @@ def _make_pool(settings: RunSettings) -> WorkerPool:
     if settings.worker == BROKEN_WORKER:
         return MutatingWorkerPool(**{**options, "workers": max(settings.workers, 2)})
     return WorkerPool(**options)
+
+
+# --- "Lose a worker": a hung attempt, its recovery, and its late report ----------------------
+
+
+@dataclass(frozen=True)
+class LosesItsWorker:
+    """A handler whose worker is lost on the first attempt of one job, then comes back late.
+
+    That attempt sends no heartbeat and reports nothing, so its lease runs out and the sweeper
+    recovers the job for another worker. The lost worker comes back once the job has moved on
+    (another claim holds it, or it is settled) and reports "completed", which the store
+    refuses. A real lost worker comes back whenever it likes, or never; waiting for that
+    moment makes every run show the refusal. If the pool stops first, the attempt ends the
+    way any attempt cut short by a stop does. Every other attempt runs ``handler``.
+    """
+
+    handler: Handler
+    store: JobStore
+    job_id: str = LOST_JOB
+    poll_seconds: float = 0.02
+
+    def __call__(self, job: Job) -> object:
+        if job.id != self.job_id or job.claim != 1:
+            return self.handler(job)
+        stop = stop_requested()
+        while not self._moved_on(job):
+            if stop.wait(self.poll_seconds) and not self._moved_on(job):
+                raise WorkInterrupted("stopped before the lost worker came back")
+        return None
+
+    def _moved_on(self, job: Job) -> bool:
+        now = self.store.get_job(job.id)
+        return now.claim != job.claim or now.is_settled
+
+
+def _pool_with_a_lost_worker(settings: RunSettings, handler: Handler) -> WorkerPool:
+    """The correct pool with a short lease, whose workers lose one attempt of ``LOST_JOB``."""
+    store = InMemoryJobStore(lease_seconds=LOST_LEASE_SECONDS)
+    return WorkerPool(
+        store,
+        workers=settings.workers,
+        handler=LosesItsWorker(handler, store),
+        sweeper_interval=settings.sweeper_interval,
+        queue_capacity=max(settings.jobs, 1),
+    )
+
+
+def lost_worker_story(store: InMemoryJobStore, job_id: str = LOST_JOB) -> str:
+    """What happened to the job whose worker was lost, told from the store's audit log alone:
+    who lost it, the recovery, the attempt that replaced it, and the late report's refusal."""
+    log = [t for t in store.transitions() if t.job_id == job_id and t.from_status is not None]
+    claims = {t.claim: t for t in log if t.accepted and t.to_status is JobStatus.PROCESSING}
+    first = claims.get(1)
+    if first is None:
+        return f"{job_id} was never claimed in this run, so no worker was lost."
+    lines = [f"{first.actor} took {job_id} (claim 1) and went quiet: no heartbeat, no report."]
+    for t in log:
+        if not t.accepted and t.claim == 1:
+            lines.append(f"{first.actor} came back late; the store refused it: {t.detail}.")
+        elif t.accepted and t.from_status is JobStatus.PROCESSING:
+            lines.append(_ending(t, claims))
+        elif t.accepted and t.to_status is JobStatus.PROCESSING and t.claim != 1:
+            lines.append(f"{t.actor} ran it again under claim {t.claim}.")
+    return "\n".join(lines)
+
+
+def _ending(t: Transition, claims: Mapping[int | None, Transition]) -> str:
+    """One line for the change that ended an attempt of the lost worker's job."""
+    if t.to_status is JobStatus.PENDING:
+        return (
+            f"The run stopped: {t.actor} gave the job back under claim {t.claim} (a release),"
+            " and that attempt was not counted."
+        )
+    if t.claim == 1 and t.actor != claims[1].actor:
+        return f"Its lease ran out, and {_the(t.actor)} failed the job: {t.detail}."
+    outcome = t.to_status.value + (f" ({t.detail})" if t.detail else "")
+    return f"Claim {t.claim} ended {outcome}."
+
+
+def _the(actor: str) -> str:
+    return "the sweeper" if actor == "sweeper" else actor
+
+
+def _lost_worker_outputs(
+    settings: RunSettings, store: InMemoryJobStore
+) -> tuple[dict[str, Any], ...]:
+    """The story of the lost worker and its job's audit log, for a run that lost one."""
+    if not settings.lost_worker:
+        return ()
+    if settings.worker != CORRECT_WORKER:
+        return (_text_output(LOST_WORKER_NEEDS_LEASES),)
+    story = _text_output(lost_worker_story(store))
+    if LOST_JOB not in {job.id for job in store.list_jobs()}:
+        return (story,)
+    log = transitions_table(store, job_id=LOST_JOB, claims=True)
+    table = {"text/plain": log.to_string(), "text/html": log.to_html(index=False)}
+    return (story, _display_data(table))
 
 
 def _counts_html(counts: Mapping[JobStatus, int]) -> str:
@@ -414,8 +544,3 @@ def _text_output(text: str) -> dict[str, Any]:
 def _display_data(data: dict[str, str]) -> dict[str, Any]:
     return {"output_type": "display_data", "data": data, "metadata": {}}
 
-
-def _positive(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ValueError(f"{name} must be a number of seconds > 0, got {value!r}")
-    return float(value)

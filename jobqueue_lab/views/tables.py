@@ -30,6 +30,13 @@ from ..store import InMemoryJobStore
 IN_PROGRESS = "in progress"
 """The outcome of an attempt whose worker has not signalled yet."""
 
+RELEASED = "released"
+"""The outcome of an attempt whose worker gave the job back as it stopped (the release move)."""
+
+PERMANENT = "permanent"
+OUT_OF_ATTEMPTS = "out of attempts"
+"""Why a job is in the dead-letter table: failed with ``PermanentFailure``, or no attempts left."""
+
 FAILED_ROW_COLOUR = "#f8d7da"
 """Background of failed rows in ``styled_jobs_table``: a light red that keeps text readable."""
 
@@ -77,12 +84,68 @@ def failed_jobs_table(store: InMemoryJobStore | Iterable[Job]) -> pd.DataFrame:
     return frame_from_rows(rows, columns, may_be_none={"last_error"})
 
 
+def dead_letter_table(store: InMemoryJobStore) -> pd.DataFrame:
+    """The dead-letter view: the jobs that failed for good, each with why and its last error.
+
+    Columns ``id, type, attempts, max_retries, why, last_error``, one row per job of
+    ``store.get_dead_jobs()``, in creation order. ``why`` is ``"permanent"`` for a job its
+    handler failed with ``PermanentFailure`` (retrying could not help, so no attempt was
+    spent on trying), or ``"out of attempts"`` for one that used up ``max_retries``. Nothing
+    here will run again unless someone requeues it on purpose (``store.requeue``).
+    """
+    rows = [
+        (job.id, job.type, job.attempts, job.max_retries, _why_dead(job), job.last_error)
+        for job in store.get_dead_jobs()
+    ]
+    columns = ("id", "type", "attempts", "max_retries", "why", "last_error")
+    return frame_from_rows(rows, columns, may_be_none={"last_error"})
+
+
+def leases_table(store: InMemoryJobStore) -> pd.DataFrame:
+    """Who holds each job, and until when: the claims and leases of notebook 08.
+
+    Columns ``id, status, attempts, claim, claimed_by, lease_expires_at, retry_at,
+    last_error``, one row per job in creation order. ``claim`` numbers the job's claims (0:
+    never claimed) and ``claimed_by`` names the worker of the latest one. A processing job's
+    ``lease_expires_at`` is when it counts as lost unless that worker sends a heartbeat; a
+    failed job's ``retry_at`` is the earliest time the sweeper may retry it. Both are times
+    in the store's clock, so they are the same on every run only with a clock that is, such
+    as ``ManualClock``; they are ``None`` for jobs they do not apply to.
+    """
+    rows = [
+        (
+            job.id,
+            _status(job.status),
+            job.attempts,
+            job.claim,
+            job.claimed_by,
+            job.lease_expires_at,
+            job.retry_at,
+            job.last_error,
+        )
+        for job in store.list_jobs()
+    ]
+    columns = (
+        "id",
+        "status",
+        "attempts",
+        "claim",
+        "claimed_by",
+        "lease_expires_at",
+        "retry_at",
+        "last_error",
+    )
+    times = {"claimed_by", "lease_expires_at", "retry_at", "last_error"}
+    return frame_from_rows(rows, columns, may_be_none=times)
+
+
 def transitions_table(
     store: InMemoryJobStore,
     *,
     job_id: str | None = None,
     refused_only: bool = False,
     times: bool = False,
+    claims: bool = False,
 ) -> pd.DataFrame:
     """The audit log as a table: every change anyone asked for, accepted or refused.
 
@@ -90,7 +153,9 @@ def transitions_table(
     position in the whole log, so it still says "when" after you filter by ``job_id`` or keep
     only the refusals. ``from`` is ``None`` for the entry that created the job. With
     ``times=True`` an ``at_ms`` column adds milliseconds since the store was made; it differs
-    from run to run, which is why it is off by default.
+    from run to run, which is why it is off by default. With ``claims=True`` a ``claim``
+    column, before ``detail``, says which claim each change was made under (``None`` for
+    changes made under none), which is what tells a late report from the claim it lost to.
     """
     if job_id is not None:
         store.get_job(job_id)
@@ -107,12 +172,14 @@ def transitions_table(
             _status(entry.to_status),
             entry.accepted,
             entry.actor,
+            *((entry.claim,) if claims else ()),
             entry.detail,
         )
         rows.append((*row, _ms(entry.at)) if times else row)
-    columns = ("step", "job_id", "from", "to", "accepted", "actor", "detail")
+    columns = ("step", "job_id", "from", "to", "accepted", "actor")
+    columns += ("claim", "detail") if claims else ("detail",)
     return frame_from_rows(
-        rows, _with_times(columns, times, "at_ms"), may_be_none={"from", "detail"}
+        rows, _with_times(columns, times, "at_ms"), may_be_none={"from", "claim", "detail"}
     )
 
 
@@ -121,8 +188,11 @@ def attempts_table(store: InMemoryJobStore, *, times: bool = False) -> pd.DataFr
 
     Columns ``job_id, attempt, worker, outcome, error``: an attempt starts when a worker's
     claim is accepted and ends with the outcome that worker signalled (``completed``,
-    ``failed``, or ``in progress`` if it has not signalled yet). Jobs come in creation order,
-    attempts in order. ``times=True`` adds ``started_ms`` and ``finished_ms``.
+    ``failed``, or ``in progress`` if it has not signalled yet), with ``released`` when the
+    worker gave the job back as it stopped, or with the sweeper failing it because its lease
+    ran out (``failed``, and the error says so). ``attempt`` is the claim number, so a
+    released attempt keeps its number although the store did not count it. Jobs come in
+    creation order, attempts in order. ``times=True`` adds ``started_ms`` and ``finished_ms``.
     """
     rows = [
         (a.job_id, a.number, a.worker, a.outcome, a.error)
@@ -152,7 +222,8 @@ def summary_table(store: InMemoryJobStore) -> pd.DataFrame:
     """A run in a few numbers, one measure per row (index ``measure``, column ``value``).
 
     ``attempts`` counts every claim; ``retries`` counts the sweeper's ``failed -> pending``
-    moves; ``permanent failures`` are failed jobs with no attempts left; ``refused changes``
+    moves; ``permanent failures`` are failed jobs that will never be retried (no attempts
+    left, or failed with ``PermanentFailure``: the dead letters); ``refused changes``
     are requests the store turned down (a correct run has few or none). A store that keeps no
     audit log, like the broken variants', gets only the rows its jobs can tell.
     """
@@ -280,7 +351,8 @@ class _Attempt:
 
 
 def _attempts(log: Iterable[Transition]) -> list[_Attempt]:
-    """Pair each accepted claim with the outcome its worker signalled next for that job."""
+    """Pair each accepted claim with the change that ended it: the outcome its worker
+    signalled, the sweeper's recovery of an expired lease, or a release."""
     by_job: dict[str, list[_Attempt]] = {}
     running: dict[str, _Attempt] = {}
     for entry in log:
@@ -291,12 +363,15 @@ def _attempts(log: Iterable[Transition]) -> list[_Attempt]:
             attempt = _Attempt(entry.job_id, len(attempts) + 1, entry.actor, entry.at)
             attempts.append(attempt)
             running[entry.job_id] = attempt
-        elif entry.to_status in (JobStatus.COMPLETED, JobStatus.FAILED):
+        elif entry.from_status is JobStatus.PROCESSING:
             attempt = running.pop(entry.job_id, None)
             if attempt is not None:
                 attempt.finished = entry.at
-                attempt.outcome = entry.to_status.value
-                attempt.error = entry.detail
+                if entry.to_status is JobStatus.PENDING:
+                    attempt.outcome = RELEASED
+                else:
+                    attempt.outcome = entry.to_status.value
+                    attempt.error = entry.detail
     return [attempt for attempts in by_job.values() for attempt in attempts]
 
 
@@ -346,6 +421,10 @@ def _ms_or_none(seconds: float | None) -> float | None:
 def _will_retry(job: Job) -> bool:
     """Whether the sweeper may retry this failed job: the one retry rule, ``may_retry``."""
     return may_retry(JobStatus.FAILED, job.attempts, job.max_retries, job.permanent)
+
+
+def _why_dead(job: Job) -> str:
+    return PERMANENT if job.permanent else OUT_OF_ATTEMPTS
 
 
 def _is_retry(entry: Transition) -> bool:
