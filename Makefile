@@ -37,7 +37,7 @@ lint: install
 notebooks: install
 	$(BIN)/python tools/execute_notebooks.py
 
-## Benchmarks against ThreadPoolExecutor, Huey and a locked dict (prints ratios).
+## Benchmarks against ThreadPoolExecutor, Huey, procrastinate and a locked dict (prints ratios).
 bench: install
 	$(BIN)/python -m bench.run
 

@@ -39,3 +39,7 @@ def check_outcome(jobs: int, completed: int, runs: int, *, failing: bool) -> Non
             f"expected {want_completed} completed and {want_runs} runs, "
             f"got {completed} completed and {runs} runs"
         )
+
+SETTLED_POLL = 0.005
+"""Seconds between two looks at whether every job is settled, in the process benchmarks: each
+system is watched at this pace, so each is seen settled at most this late."""

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import platform
+import sqlite3
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from .child import HEAVY
 from .lean import Children
+from .postgres import find_binaries
 from .rows import Breakdown, Row
 
 COLUMNS = (
@@ -103,12 +105,16 @@ def load() -> str:
 
 
 def versions() -> str:
+    """The packages measured, and the databases under the process rows."""
     found = []
-    for name in ("jobqueue-lab", "huey", "nbclient"):
+    for name in ("jobqueue-lab", "huey", "procrastinate", "psycopg", "nbclient"):
         try:
             found.append(f"{name} {version(name)}")
         except PackageNotFoundError:
             found.append(f"{name} not installed")
+    found.append(f"SQLite {sqlite3.sqlite_version}")
+    binaries = find_binaries()
+    found.append("PostgreSQL " + (binaries.parent.name if binaries else "not installed"))
     return ", ".join(found)
 
 

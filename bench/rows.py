@@ -39,11 +39,16 @@ class Target:
     bound: float
     at_least: bool
     unit: str = "x"
+    strict: bool = False
+    """True when the value must pass the bound, not merely reach it ("ahead", "grows")."""
 
     def __str__(self) -> str:
-        return f"{'>=' if self.at_least else '<='} {self.bound:g}{self.unit}"
+        sign = ">" if self.at_least else "<"
+        return f"{sign if self.strict else sign + '='} {self.bound:g}{self.unit}"
 
     def verdict(self, value: float) -> str:
+        if self.strict and value == self.bound:
+            return "no"
         met = value >= self.bound if self.at_least else value <= self.bound
         return "yes" if met else "no"
 

@@ -17,11 +17,21 @@ from pathlib import Path
 
 from . import report, rows
 from .lean import Children
+from .process_rows import process_rows
 from .sizes import FULL, QUICK, Sizes
 from .timing import Measured
 
 COURSE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-TABLE_STEPS = ("noop", "failure", "store", "scaling", "memory", "dashboard", "notebooks")
+TABLE_STEPS = (
+    "noop",
+    "failure",
+    "store",
+    "scaling",
+    "memory",
+    "dashboard",
+    "processes",
+    "notebooks",
+)
 STEPS = (*TABLE_STEPS, "breakdown")
 
 
@@ -39,6 +49,7 @@ def table_step(
         "scaling": lambda: rows.scaling_rows(children, sizes),
         "memory": lambda: rows.memory_rows(children, sizes),
         "dashboard": lambda: rows.dashboard_rows(children, sizes),
+        "processes": lambda: process_rows(children, sizes),
         "notebooks": lambda: rows.notebook_rows(children, folder),
     }[name]
 
@@ -89,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"versions: {report.versions()}")
     print(
         f"method: {report.leanness(children)}; systems interleaved in rotating order, "
-        f"{sizes.repeats} repeats, ratio = median of per-repeat ratios"
+        f"{sizes.repeats} repeats ({sizes.process_repeats} for the process rows), "
+        "ratio = median of per-repeat ratios"
     )
     if table_rows:
         print()

@@ -20,6 +20,8 @@ class Sizes:
     step_jobs: int
     ingredient_calls: int
     repeats: int
+    process_jobs: int
+    process_repeats: int
 
 
 FULL = Sizes(
@@ -34,6 +36,8 @@ FULL = Sizes(
     step_jobs=20_000,
     ingredient_calls=200_000,
     repeats=5,
+    process_jobs=1_000,
+    process_repeats=3,
 )
 QUICK = Sizes(
     noop_jobs=200,
@@ -47,4 +51,6 @@ QUICK = Sizes(
     step_jobs=200,
     ingredient_calls=2_000,
     repeats=2,
+    process_jobs=20,
+    process_repeats=1,
 )

@@ -30,6 +30,8 @@ class Dialect:
     """Added to a ``SELECT ... LIMIT 1`` to lock the row it finds, passing over locked ones."""
     no_limit: str
     """A ``LIMIT`` that limits nothing."""
+    greater: str
+    """The function that returns the greater of two numbers."""
 
 
 JOB_COLUMNS = (
@@ -127,10 +129,16 @@ class Statements:
         SELECT EXISTS (SELECT 1 FROM jobs WHERE status IN ('pending', 'processing'))
             OR EXISTS (SELECT 1 FROM jobs WHERE {RETRYABLE})"""
 
+    # The entry's time is the writer's, or the last entry's if that is later: two writers may
+    # read the clock in one order and reach the log in the other, and the log's times never
+    # go backwards, so they always agree with its order. (The time is given twice: the last
+    # entry's is missing while the log is empty.)
     record = """
         INSERT INTO audit (at, job_id, from_status, to_status, accepted, actor, detail, claim)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
-    last_record_at = "SELECT at FROM audit ORDER BY position DESC LIMIT 1"
+        VALUES (
+            coalesce({greater}(?, (SELECT at FROM audit ORDER BY position DESC LIMIT 1)), ?),
+            ?, ?, ?, ?, ?, ?, ?
+        )"""
     transitions = """
         SELECT at, job_id, from_status, to_status, accepted, actor, detail, claim
         FROM audit ORDER BY position LIMIT {no_limit} OFFSET ?"""

@@ -10,7 +10,8 @@ Every write is one transaction that
 2. decides in Python, with ``decisions``,
 3. applies the change with one conditional ``UPDATE ... WHERE status = ? AND claim = ?
    RETURNING ...``, which changes the row only if it is still the one the decision was made on,
-4. appends the audit entry,
+4. appends the audit entry (kept until the end of the transaction, and appended just before
+   it commits, so that the audit log, written one transaction at a time, waits least),
 
 and then commits all of it, or nothing. ``SQLJobStore`` is written once for both databases;
 ``SQLiteJobStore`` and ``PostgresJobStore`` say how to connect, and the few words of SQL in
@@ -442,16 +443,30 @@ class SQLJobStore(BaseJobStore):
                 self._idle.put(db)
 
     @contextmanager
-    def _transaction(self) -> Iterator[Any]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+    def _transaction(self) -> Iterator[Transaction]:
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        The audit entries recorded in it are appended at the end, just before the commit
+        (``_append_and_commit``): the audit log is appended to one transaction at a time, so
+        each holds its turn for as short a time as possible.
+        """
         with self._connection() as db:
             db.execute(self.dialect.begin)
+            transaction = Transaction(db)
             try:
-                yield db
+                yield transaction
+                self._append_and_commit(db, transaction.entries)
             except BaseException:
-                db.execute("ROLLBACK")
+                if not self._is_idle(db):
+                    db.execute("ROLLBACK")
                 raise
-            db.execute("COMMIT")
+
+    def _append_and_commit(self, db: Any, entries: list[tuple]) -> None:
+        """Append the transaction's audit entries, in order, and commit (see subclasses)."""
+        if entries:
+            self._take_turn_at_the_log(db)
+            db.cursor().executemany(self._sql.record, entries)
+        db.execute("COMMIT")
 
     def _create_schema(self, now: float) -> float:
         """Create the tables unless they exist, and return when the store was first made."""
@@ -578,7 +593,7 @@ class SQLJobStore(BaseJobStore):
 
     def _record(
         self,
-        db: Any,
+        db: Transaction,
         at: float,
         job_id: str,
         from_status: JobStatus | None,
@@ -588,16 +603,25 @@ class SQLJobStore(BaseJobStore):
         detail: str | None = None,
         claim: int | None = None,
     ) -> None:
-        """Append one audit entry, in the caller's transaction."""
-        self._take_turn_at_the_log(db)
-        # Two writers may read the clock in one order and reach the log in the other:
-        # the log's times never go backwards, so they always agree with its order.
-        last = _one(db, self._sql.last_record_at, ())
-        if last is not None and at < last[0]:
-            at = last[0]
+        """Add one audit entry to the caller's transaction, appended as it commits. Its time
+        is ``at``, or the last entry's if that is later (see ``Statements.record``)."""
         from_value = None if from_status is None else from_status.value
-        entry = (at, job_id, from_value, to_status.value, accepted, actor, detail, claim)
-        db.execute(self._sql.record, entry)
+        entry = (at, at, job_id, from_value, to_status.value, accepted, actor, detail, claim)
+        db.entries.append(entry)
+
+
+class Transaction:
+    """A connection inside one transaction, and the audit entries it will append as it
+    commits. Statements run on the connection (``execute``)."""
+
+    __slots__ = ("db", "entries")
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.entries: list[tuple] = []
+
+    def execute(self, *statement: Any) -> Any:
+        return self.db.execute(*statement)
 
 
 def _one(db: Any, statement: str, parameters: tuple) -> tuple | None:

@@ -49,6 +49,7 @@ class SQLiteJobStore(SQLJobStore):
         lock_rows="",
         lock_first_free="",
         no_limit="-1",
+        greater="max",  # max() of two arguments; NULL if either is, as while the log is empty
     )
 
     def __init__(

@@ -50,7 +50,10 @@ def missing_reason() -> str | None:
 
 
 class PostgresServer:
-    """One cluster in a temporary folder; ``dsn()`` connects to it."""
+    """One cluster in a temporary folder; ``dsn()`` connects to it. A subclass may start it
+    with other ``settings`` (the benchmarks run it durable)."""
+
+    settings = SETTINGS
 
     def __init__(self) -> None:
         self.bin = find_binaries()
@@ -65,7 +68,7 @@ class PostgresServer:
         self._run(
             "initdb", "-D", self.data, "-U", USER, "--auth=trust", "--no-locale", "-E", "UTF8"
         )
-        options = " ".join(f"-c {name}={value}" for name, value in SETTINGS.items())
+        options = " ".join(f"-c {name}={value}" for name, value in self.settings.items())
         options += f" -c unix_socket_directories='{self.folder}'"
         log = self.folder / "server.log"
         self._run("pg_ctl", "-D", self.data, "-l", log, "-w", "-o", options, "start")

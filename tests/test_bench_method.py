@@ -1,7 +1,12 @@
 """The benchmark's method, checked without timing anything: systems take turns in rotating
 order, and each ratio is taken within one repeat before the median."""
 
+import dataclasses
+
+from bench import process_rows as process_rows_module
 from bench.interleave import Contender, interleaved, per_repeat_ratio, rotated
+from bench.rows import Target
+from bench.sizes import QUICK
 
 
 class RecordingChildren:
@@ -12,6 +17,8 @@ class RecordingChildren:
 
     def run(self, module: str, function: str, *, allow_heavy: bool = False, **arguments):
         self.order.append(module)
+        if module.endswith("_processes"):  # the process rows read a Measured back
+            return {"seconds": 1.0, "count": len(self.order), "switches": 0}
         return len(self.order)
 
 
@@ -42,3 +49,27 @@ def test_the_ratio_is_the_median_of_ratios_within_each_repeat():
     ratio = per_repeat_ratio([1.0, 4.0, 8.0], [1.0, 2.0, 2.0], float)
     assert (ratio.median, ratio.low, ratio.high) == (2.0, 1.0, 4.0)
     assert str(ratio) == "2.00x (1.00-4.00)"
+
+
+def test_ahead_and_grows_are_strict_targets():
+    # The process rows ask to be ahead of the peer and to grow from 1 to 2 processes: an
+    # equal rate is neither.
+    ahead = Target(1.0, at_least=True, strict=True)
+    assert str(ahead) == "> 1x"
+    assert [ahead.verdict(value) for value in (0.99, 1.0, 1.01)] == ["no", "no", "yes"]
+    assert str(Target(1.0, at_least=True)) == ">= 1x"
+    assert Target(1.0, at_least=True).verdict(1.0) == "yes"
+
+
+def test_the_process_rows_pair_each_system_with_its_peer_at_every_process_count():
+    children = RecordingChildren()
+    sizes = dataclasses.replace(QUICK, process_repeats=2)
+    runs = process_rows_module._measured(
+        children, sizes, "sqlite", "store_processes", "huey_processes", failing=False
+    )
+    assert sorted(runs) == [(side, n) for side in ("ours", "peer") for n in (1, 2, 4)]
+    assert all(len(measured) == 2 for measured in runs.values())
+    # Both systems at every count take turns within each repeat, the next repeat rotated.
+    first, second = children.order[:6], children.order[6:]
+    assert first == ["store_processes", "huey_processes"] * 3
+    assert second == rotated(first, 1)

@@ -1,5 +1,8 @@
 """The benchmark command runs end to end at a tiny size and prints every row of its tables.
 
+The process rows need a PostgreSQL server for half of them; where none can be started, the
+bench prints one row saying why instead, and that row is what is checked.
+
 Only the shape of the output is checked: every row present, its figures numeric, a verdict
 where there is a target. Timings on a shared machine prove nothing here, so none is asserted.
 """
@@ -54,6 +57,29 @@ EXPECTED_ROWS = {
     "notebook time": ("no notebooks", *[""] * 6),
 }
 
+AHEAD = (RATE, "", RATE, "", RATIO, r"> 1x", VERDICT)
+COUNTS = ("1 process", "2 processes", "4 processes")
+SQLITE = "processes, SQLite synchronous=FULL"
+POSTGRES = "processes, PostgreSQL fsync on"
+FAILING = "half always fail, 20 jobs (40 runs)"
+HUEY = "SQLiteJobStore vs SqliteHuey"
+HUEY_RETRIES = "SQLiteJobStore max_retries=3 vs SqliteHuey retries=2"
+PROCRASTINATE = "PostgresJobStore vs procrastinate"
+PROCRASTINATE_RETRIES = "PostgresJobStore max_retries=3 vs procrastinate retry=2"
+# Each row: the SQL store against its peer at every process count, no-op and half failing; on
+# PostgreSQL also the store's growth from 1 to 2 processes.
+PROCESS_ROWS = {
+    **{f"{SQLITE}, no-op, 20 jobs, {n}: {HUEY}": AHEAD for n in COUNTS},
+    **{f"{SQLITE}, {FAILING}, {n}: {HUEY_RETRIES}": AHEAD for n in COUNTS},
+}
+POSTGRES_ROWS = {
+    **{f"{POSTGRES}, no-op, 20 jobs, {n}: {PROCRASTINATE}": AHEAD for n in COUNTS},
+    **{f"{POSTGRES}, {FAILING}, {n}: {PROCRASTINATE_RETRIES}": AHEAD for n in COUNTS},
+    f"{POSTGRES}, no-op, 20 jobs: PostgresJobStore at 2 processes vs at 1": AHEAD,
+    f"{POSTGRES}, {FAILING}: PostgresJobStore at 2 processes vs at 1": AHEAD,
+}
+POSTGRES_SKIPPED = "processes, PostgreSQL: PostgresJobStore vs procrastinate: skipped, "
+
 BREAKDOWN_ROWS = [
     "create, one thread, nothing else running",
     "claim, the same",
@@ -93,7 +119,12 @@ def table_rows(output: str) -> list[list[str]]:
 def test_the_quick_run_prints_every_row_with_numbers_and_a_verdict(tmp_path):
     output = run_bench("--notebooks-dir", str(tmp_path))
     rows = table_rows(output)
-    for start, patterns in EXPECTED_ROWS.items():
+    expected = {**EXPECTED_ROWS, **PROCESS_ROWS}
+    if any(cells[0].startswith(POSTGRES_SKIPPED) for cells in rows):
+        expected[POSTGRES_SKIPPED] = ("skipped", *[""] * 6)
+    else:
+        expected.update(POSTGRES_ROWS)
+    for start, patterns in expected.items():
         matching = [cells for cells in rows if cells[0].startswith(start)]
         assert len(matching) == 1, f"no single row starting {start!r} in:\n{output}"
         cells = matching[0]
