@@ -77,6 +77,7 @@ class PostgresJobStore(SQLJobStore):
         return not db.closed and db.info.transaction_status == idle
 
     def _check_storable(self, text: str, name: str) -> None:
+        super()._check_storable(text, name)
         if "\x00" in text:
             raise ValueError(f"{name} contains a NUL character, which PostgreSQL text cannot hold")
 

@@ -86,8 +86,9 @@ class SQLJobStore(BaseJobStore):
 
     Job ids come from the database (``job-001``, ``job-002``, ...), unique across every process
     and every reopening. The audit log's ``at`` counts seconds since the database was created.
-    What a database cannot hold is refused with ``ValueError``: numbers beyond 64 bits and,
-    on PostgreSQL, text with a NUL character.
+    What a database cannot hold is refused with ``ValueError``: numbers beyond 64 bits, text
+    that is not valid Unicode (a lone surrogate, which has no UTF-8 encoding) and, on
+    PostgreSQL, text with a NUL character.
     """
 
     dialect: Dialect
@@ -413,7 +414,15 @@ class SQLJobStore(BaseJobStore):
         raise NotImplementedError
 
     def _check_storable(self, text: str, name: str) -> None:
-        """Refuse text that this database cannot store (a ``ValueError``)."""
+        """Refuse text that this database cannot store (a ``ValueError``), before anything
+        starts: found while writing, it would fail the transaction with a less helpful error."""
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(
+                    f"{name} contains a lone surrogate, which is not text a database can hold"
+                ) from None
 
     @contextmanager
     def _connection(self) -> Iterator[Any]:

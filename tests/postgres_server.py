@@ -59,7 +59,7 @@ class PostgresServer:
         self.bin = find_binaries()
         self.folder = Path(tempfile.mkdtemp(prefix="jobqueue-lab-pg-"))
         self.data = self.folder / "data"
-        self.user = _server_user()
+        self.user = server_user()
         self._schemas = itertools.count(1)
 
     def start(self) -> PostgresServer:
@@ -106,7 +106,7 @@ class PostgresServer:
             raise RuntimeError(f"{program} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
 
 
-def _server_user() -> str | None:
+def server_user() -> str | None:
     """The user to run the server as: ``None`` (this one) unless this one is root."""
     if os.geteuid() != 0:
         return None

@@ -1,11 +1,14 @@
 """The Binder setup, proved on this machine without Docker.
 
 Binder builds an image with repo2docker from the files in ``binder/``: ``runtime.txt`` picks
-the Python, ``requirements.txt`` pins the packages, ``postBuild`` installs the course package.
-These tests check three things. The pins agree with ``pyproject.toml``. repo2docker, asked
-only for its Dockerfile (``--no-build`` needs no Docker daemon), uses all three files. And an
-environment built from nothing but those files, a fresh virtual environment with the pinned
-requirements and ``postBuild`` run from the repository root, runs every notebook.
+the Python, ``requirements.txt`` pins the packages, ``postBuild`` installs the course package,
+``apt.txt`` installs PostgreSQL, and ``start`` runs a throwaway PostgreSQL server in every
+session for notebook 09. These tests check four things. The pins agree with ``pyproject.toml``.
+repo2docker, asked only for its Dockerfile (``--no-build`` needs no Docker daemon), uses all
+five files. ``start`` brings up a server that a store can use, and lets the course open when it
+cannot. And an environment built from ``requirements.txt`` and ``postBuild`` alone, a fresh
+virtual environment with the pinned requirements and ``postBuild`` run from the repository
+root, runs every notebook.
 
 Building that environment downloads the pinned packages. pip's own download cache (the one
 ``make install`` fills too) is left on, so only the first run on a machine pays for it.
@@ -19,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +129,15 @@ def test_postbuild_is_a_bash_script_that_stops_at_the_first_failure() -> None:
     assert os.access(BINDER / "postBuild", os.X_OK), "postBuild must be executable"
 
 
-# --- repo2docker uses the three files ----------------------------------------------------------
+def test_start_is_a_bash_script_that_always_ends_by_starting_jupyter() -> None:
+    script = (BINDER / "start").read_text(encoding="utf-8")
+    assert script.startswith("#!/bin/bash\n")
+    assert script.rstrip().endswith('exec "$@"'), "start must hand over to the command it was given"
+    assert not re.search(r"^set -e", script, re.MULTILINE), "a server must not stop JupyterLab"
+    assert os.access(BINDER / "start", os.X_OK), "start must be executable"
+
+
+# --- repo2docker uses the five files -----------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -199,10 +211,89 @@ def test_repo2docker_ignores_pyproject_so_postbuild_must_install_the_package(
     assert re.search(r"pip install .*(--editable|-e) \.$", script, re.MULTILINE)
 
 
+def test_repo2docker_installs_postgresql_as_root_before_copying_the_repository(
+    dockerfile: tuple[str, str],
+) -> None:
+    text, _ = dockerfile
+    steps = text.splitlines()
+    apt = _index(steps, "apt-get install --yes --no-install-recommends postgresql")
+    copy = _index(steps, f"COPY --chown={BINDER_UID}:{BINDER_UID} src/ ${{REPO_DIR}}/")
+    users = [step for step in steps[:apt] if step.startswith("USER ")]
+    assert users[-1] == "USER root"
+    assert apt < copy
+
+
+def test_repo2docker_runs_start_before_jupyter_in_every_session(
+    dockerfile: tuple[str, str],
+) -> None:
+    text, _ = dockerfile
+    steps = text.splitlines()
+    entry = _index(steps, 'ENV R2D_ENTRYPOINT="${REPO_DIR}/binder/start"')
+    assert steps[entry - 1] == 'RUN chmod +x "${REPO_DIR}/binder/start"'
+    assert 'ENTRYPOINT ["/usr/local/bin/repo2docker-entrypoint"]' in steps[entry:]
+
+
 def _index(steps: list[str], fragment: str) -> int:
     found = [n for n, step in enumerate(steps) if fragment in step]
     assert found, f"the Dockerfile has no step with {fragment!r}"
     return found[0]
+
+
+# --- start brings up PostgreSQL for notebook 09 ------------------------------------------------
+
+START = BINDER / "start"
+POSTGRES_URL = "JOBQUEUE_LAB_POSTGRES_URL"
+
+
+def _run_start(folder: Path, report: str, user: str | None) -> subprocess.CompletedProcess:
+    """``binder/start sh -c REPORT``, as Binder runs it: as the learner (here an unprivileged
+    user when the tests run as root, since PostgreSQL refuses root), with the server's folder
+    in ``folder`` and no server named beforehand."""
+    command = ["env", f"--unset={POSTGRES_URL}", f"JOBQUEUE_LAB_POSTGRES_DIR={folder}"]
+    command += [str(START), "sh", "-c", report]
+    if user is not None:
+        command = ["runuser", "-u", user, "--", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_start_brings_up_a_postgresql_server_that_a_store_can_use() -> None:
+    from jobqueue_lab.store_urls import open_store
+    from tests.postgres_server import find_binaries, missing_reason, server_user
+
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    binaries, user = find_binaries(), server_user()
+    home = Path(tempfile.mkdtemp(prefix="jobqueue-lab-binder-"))
+    if user is not None:
+        shutil.chown(home, user, user)
+    report = f'"{binaries}/psql" "${POSTGRES_URL}" -Atc "SELECT current_user"'
+    report += f' && echo "${POSTGRES_URL}"'
+    try:
+        started = _run_start(home / "postgres", report, user)
+        assert started.returncode == 0, started.stderr
+        who, url = started.stdout.split()
+        assert who == "jobqueue"
+        assert url == f"postgresql://jobqueue@/postgres?host={home / 'postgres'}"
+        with open_store(url) as store:
+            job = store.create_job("report")
+            assert (job.id, len(store)) == ("job-001", 1)
+        again = _run_start(home / "postgres", f'echo "${POSTGRES_URL}"', user)
+        assert (again.returncode, again.stdout.strip()) == (0, url), "a second start reuses it"
+    finally:
+        stop = [f"{binaries}/pg_ctl", "-D", str(home / "postgres" / "data"), "-m", "immediate"]
+        if user is not None:
+            stop = ["runuser", "-u", user, "--", *stop]
+        subprocess.run([*stop, "-w", "stop"], capture_output=True, timeout=120)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_start_opens_the_course_even_when_no_server_can_start(tmp_path: Path) -> None:
+    nowhere = tmp_path / "a-file"
+    nowhere.touch()
+    started = _run_start(nowhere / "postgres", f'echo "${{{POSTGRES_URL}-unset}}"', None)
+    assert (started.returncode, started.stdout) == (0, "unset\n")
+    assert "no PostgreSQL server for notebook 09" in started.stderr
 
 
 # --- an environment made from binder/ alone runs the course ------------------------------------

@@ -42,6 +42,7 @@ EMAIL_FAILS = "SimulatedFailure: email jobs always fail in this simulation"
 def test_each_variant_lives_in_a_module_that_names_its_mistake_in_its_first_line():
     labels = ("Mistake 1", "Mistake 2", "Mistake 3", "Mistake 4", "Mistake 5", "Atomic updates")
     labels += ("No retry limit", "The worker retries by itself", "No lease", "No fencing")
+    labels += ("Lost update across processes",)
     for name in broken.__all__:
         module = importlib.import_module(getattr(broken, name).__module__)
         assert module.__name__ != broken.__name__

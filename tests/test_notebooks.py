@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import os
 import pkgutil
 import re
 import subprocess
@@ -25,6 +26,7 @@ import pytest
 from nbclient import NotebookClient
 
 from jobqueue_lab import exercises
+from tests.postgres_server import missing_reason
 
 pytestmark = pytest.mark.notebooks
 
@@ -43,12 +45,18 @@ COURSE = (
     "06-broken-vs-correct",
     "07-dashboard",
     "08-lost-workers",
+    "09-processes-and-machines",
 )
 """The course in run order. Each notebook links to the one before it and the one after it."""
 
 MAX_SECONDS_PER_NOTEBOOK = 10.0
 MAX_SECONDS_IN_ALL = 60.0
 MIN_COMPARED_SHARE = 0.9
+
+POSTGRES_URL = "JOBQUEUE_LAB_POSTGRES_URL"
+POSTGRES_TAG = "postgres"
+"""A cell whose output depends on the PostgreSQL database that ``POSTGRES_URL`` names. The
+notebooks are saved, and compared, with a throwaway server's database there."""
 
 IGNORE_MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP")
 IGNORE_TAGS = {"nbval-ignore-output", "nbval-skip"}
@@ -135,10 +143,15 @@ def test_the_whole_course_is_there():
     assert [p.stem for p in course_notebooks()] == list(COURSE)
 
 
-def test_notebooks_pass_nbval_strictly_and_within_budget():
-    """Re-run every notebook under nbval (every output compared) and time each one."""
+def test_notebooks_pass_nbval_strictly_and_within_budget(request):
+    """Re-run every notebook under nbval (every output compared) and time each one.
+
+    The cells tagged ``postgres`` run against an empty schema of the tests' throwaway server;
+    where no server can be started they are left out, and the timing table says so.
+    """
     ARTIFACTS.mkdir(exist_ok=True)
     junit = ARTIFACTS / "nbval-junit.xml"
+    env, left_out = postgres_environment(request)
     command = [
         sys.executable,
         "-m",
@@ -151,16 +164,34 @@ def test_notebooks_pass_nbval_strictly_and_within_budget():
         "no:cacheprovider",
         "-q",
         f"--junitxml={junit}",
+        *(f"--deselect={item}" for item in left_out),
     ]
-    run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     seconds = seconds_per_notebook(junit) if junit.exists() else {}
     times = timing_table(seconds)
+    if left_out:
+        times += f"\n(not run: {len(left_out)} PostgreSQL cells, {missing_reason()})"
     (ARTIFACTS / "notebook-times.txt").write_text(times + "\n")
     assert run.returncode == 0, f"nbval failed:\n{run.stdout[-6000:]}\n{times}"
     assert set(seconds) == {path.name for path in course_notebooks()}, times
     slow = {name: s for name, s in seconds.items() if s > MAX_SECONDS_PER_NOTEBOOK}
     assert not slow, f"over {MAX_SECONDS_PER_NOTEBOOK:.0f} s: {slow}\n{times}"
     assert sum(seconds.values()) <= MAX_SECONDS_IN_ALL, times
+
+
+def postgres_environment(request) -> tuple[dict[str, str], list[str]]:
+    """The environment for nbval, with a database in ``POSTGRES_URL`` when a server can be
+    started here; else the nbval ids of the cells that need one, to leave out."""
+    if missing_reason() is None:
+        server = request.getfixturevalue("postgres_server")
+        return {**os.environ, POSTGRES_URL: server.new_schema()}, []
+    left_out = [
+        f"{path.relative_to(ROOT)}::Cell {number}"
+        for path in course_notebooks()
+        for number, cell in enumerate(code_cells(read(path)))
+        if POSTGRES_TAG in cell.metadata.get("tags", [])
+    ]
+    return {key: value for key, value in os.environ.items() if key != POSTGRES_URL}, left_out
 
 
 def seconds_per_notebook(junit: Path) -> dict[str, float]:

@@ -85,6 +85,10 @@ BROKEN_EVIDENCE = {
             " while claim 2 held the job",
         ),
     ],
+    "unconditional update": [
+        Violation(PROCESSED_TWICE, "job-001", "process-1 and process-2 ran it at the same time"),
+        Violation(PROCESSED_TWICE, "job-001", TWICE_FOR_ONE),
+    ],
 }
 
 

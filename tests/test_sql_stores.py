@@ -200,6 +200,23 @@ def test_sqlite_stores_in_wal_mode_and_refuses_what_is_not_a_file(tmp_path):
         SQLiteJobStore(3)
 
 
+def test_text_with_a_lone_surrogate_is_refused_before_anything_changes(make_sql_store):
+    store = make_sql_store()
+    job = store.create_job("t")
+    store.claim_job(job.id)
+    before = store.list_jobs(), store.transitions()
+    for write in (
+        lambda: store.create_job("a\ud800b"),
+        lambda: store.create_job("t", actor="worker\udfff"),
+        lambda: store.update_status(job.id, FAILED, "bad \ud800 text"),
+    ):
+        with pytest.raises(ValueError, match="contains a lone surrogate"):
+            write()
+    assert (store.list_jobs(), store.transitions()) == before
+    store.update_status(job.id, FAILED, "ünïcödé ✓ 🐍", claim=1)
+    assert store.get_job(job.id).last_error == "ünïcödé ✓ 🐍"
+
+
 @pytest.mark.postgres
 def test_postgres_refuses_text_with_a_nul_character_and_changes_nothing(postgres_server):
     with PostgresJobStore(postgres_server.new_schema()) as store:

@@ -15,6 +15,7 @@ module                      the mistake                                scenario
 ``self_retrying_worker``    the worker retries instead of the sweeper  worker retries itself
 ``no_lease``                a claim with no lease: lost jobs stay stuck no lease
 ``no_fencing``              a late report from a lost claim accepted   no fencing
+``unconditional_update``    a lost update across processes             unconditional update
 ==========================  =========================================  ===========================
 
 ``baseline`` holds the correct code the broken stores are copied from (nothing in it is a

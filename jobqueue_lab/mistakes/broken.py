@@ -15,6 +15,7 @@ from .random_failure import RandomFailure
 from .save_too_early import SaveTooEarlyStore
 from .self_retrying_worker import SelfRetryingWorker
 from .unchecked_error import error_lines_unchecked
+from .unconditional_update import UnconditionalUpdateStore
 from .unlocked_store import UnlockedStore
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "RandomFailure",
     "SaveTooEarlyStore",
     "SelfRetryingWorker",
+    "UnconditionalUpdateStore",
     "UnfencedStore",
     "UnlockedStore",
     "error_lines_unchecked",

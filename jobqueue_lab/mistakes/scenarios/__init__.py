@@ -2,8 +2,9 @@
 
 One module per mistake, named like the module of the broken variant it runs (``unlocked_store``
 here runs ``mistakes.unlocked_store``), and ``harness`` with what they share: the result types
-and the thread helpers. Each ``scenario_*`` returns a ``ScenarioResult``; ``SCENARIOS`` lists
-them all in the order the course shows them, and ``run_all`` runs them.
+and the thread helpers (``claim_process`` is the process that the lost update across processes
+is played with). Each ``scenario_*`` returns a ``ScenarioResult``; ``SCENARIOS`` lists them all
+in the order the course shows them, and ``run_all`` runs them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .random_failure import OUTCOME_CHANGED, scenario_random_failure
 from .save_too_early import scenario_saved_before_error
 from .self_retrying_worker import RETRY_STORM, scenario_worker_retries_itself
 from .unchecked_error import CRASHED_READING_ERROR, scenario_reading_missing_error
+from .unconditional_update import scenario_unconditional_update
 from .unlocked_store import scenario_no_lock
 
 SCENARIOS: Mapping[str, Scenario] = MappingProxyType(
@@ -43,6 +45,7 @@ SCENARIOS: Mapping[str, Scenario] = MappingProxyType(
             scenario_worker_retries_itself,
             scenario_no_lease,
             scenario_no_fencing,
+            scenario_unconditional_update,
         )
     }
 )
@@ -72,6 +75,7 @@ __all__ = [
     "scenario_random_failure",
     "scenario_reading_missing_error",
     "scenario_saved_before_error",
+    "scenario_unconditional_update",
     "scenario_worker_mutates_state",
     "scenario_worker_retries_itself",
 ]

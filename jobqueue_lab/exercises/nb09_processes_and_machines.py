@@ -1,0 +1,265 @@
+"""Checks for notebook 09, processes and machines: a claim in one SQL statement, and what a
+process may do about other processes' jobs when it starts."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..clock import ManualClock
+from ..domain import COMPLETED, FAILED, PENDING, PROCESSING, Job
+from ..errors import StaleClaim
+from ..sqlite_store import SQLiteJobStore
+from .feedback import Problems, attempt, limited
+
+RACERS = 4
+"""How many connections the claim check sends at one job at the same moment."""
+
+RACES = 3
+
+PATIENCE = 5.0
+"""Seconds the claim check waits for the racers before it reports that they hang."""
+
+BUSY_TIMEOUT = 10.0
+"""Seconds a connection of the claim check waits for another's write lock before failing."""
+
+CALL = "claim(db, 'job-001')"
+
+RACE_HINT = (
+    "Each connection read 'pending' before any of them wrote, so each decided the job was its "
+    "own. Can the UPDATE itself make sure the job is still pending when it writes, and tell "
+    "you whether it changed anything?"
+)
+
+
+# --- exercise 1: a claim that holds up between processes -------------------------------------
+
+
+class HeldConnection:
+    """A sqlite3 connection that holds its caller after every ``SELECT`` until the others have
+    read too, so that a read followed by a write is raced on every run, not once in a while.
+
+    A racer inside a write transaction (``BEGIN IMMEDIATE``) keeps the others out, so they never
+    arrive: the meeting gives up after a moment and the racers go on one at a time, which is
+    exactly what that transaction is for.
+    """
+
+    def __init__(self, db: sqlite3.Connection, all_have_read: threading.Barrier) -> None:
+        self._db = db
+        self._all_have_read = all_have_read
+
+    def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        cursor = self._db.execute(sql, parameters)
+        if sql.lstrip().upper().startswith("SELECT"):
+            rows = cursor.fetchall()
+            with contextlib.suppress(threading.BrokenBarrierError):
+                self._all_have_read.wait()
+            return _Rows(cursor, rows)
+        return cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+    def __enter__(self) -> HeldConnection:
+        self._db.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self._db.__exit__(*exc_info)
+
+
+class _Rows:
+    """The rows of a ``SELECT`` that were read before the racers met, served like a cursor."""
+
+    def __init__(self, cursor: sqlite3.Cursor, rows: list[tuple]) -> None:
+        self._rows = iter(rows)
+        self.rowcount, self.description = cursor.rowcount, cursor.description
+
+    def fetchone(self) -> tuple | None:
+        return next(self._rows, None)
+
+    def fetchall(self) -> list[tuple]:
+        return list(self._rows)
+
+    def __iter__(self):
+        return self._rows
+
+
+def check_claim(claim: Callable[[Any, str], Any]) -> Problems:
+    """``claim(db, job_id)`` claims a job from a table ``jobs(id, status)`` safely, when many
+    processes, each with a connection of its own, claim at once.
+
+    ``claim`` moves a "pending" job to "processing" and returns True, or returns False and
+    changes nothing. Single claims come first; then ``RACERS`` connections (as that many
+    processes would have) claim one pending job at the same moment, with every read held until
+    all have read: exactly one may win, every time.
+    """
+    if not callable(claim):
+        return [f"claim is not a function (it is a {type(claim).__name__})"]
+    with tempfile.TemporaryDirectory(prefix="jobqueue-lab-exercise-") as folder:
+        path = Path(folder) / "jobs.db"
+        problems: Problems = []
+        for status, expected in (("pending", True), ("completed", False), ("failed", False)):
+            _table(path, status)
+            with _connection(path) as db:
+                answer, problem = attempt(claim, db, "job-001", call=CALL)
+            after = _status(path)
+            wanted = "processing" if expected else status
+            if problem is not None:
+                problems.append(problem)
+            elif bool(answer) is not expected or after != wanted:
+                problems.append(
+                    f"claiming a {status} job returned {answer!r} and left it {after}; "
+                    f"it should return {expected} and leave it {wanted}"
+                )
+        if problems:
+            return problems
+        for _ in range(RACES):
+            _table(path, "pending")
+            answers, problems = _race(claim, path)
+            if problems:
+                return limited(list(dict.fromkeys(problems)))
+            winners = sum(1 for answer in answers if answer)
+            if winners != 1:
+                who = "none" if winners == 0 else f"{winners}"
+                return [
+                    f"{RACERS} connections claimed job-001 at the same moment and {who} of them "
+                    f"won; exactly one may. {RACE_HINT}"
+                ]
+            if _status(path) != "processing":
+                return [
+                    f"after the race job-001 is {_status(path)}; the winner leaves it processing"
+                ]
+    return []
+
+
+def _race(claim: Callable[..., Any], path: Path) -> tuple[list[Any], Problems]:
+    """Let ``RACERS`` connections claim job-001 at once; their answers, and any problems."""
+    all_have_read = threading.Barrier(RACERS, timeout=0.5)
+    answers: list[Any] = []
+    problems: Problems = []
+    connections = [_connection(path) for _ in range(RACERS)]
+
+    def racer(db: sqlite3.Connection) -> None:
+        answer, problem = attempt(claim, HeldConnection(db, all_have_read), "job-001", call=CALL)
+        answers.append(answer if problem is None else None)
+        if problem is not None:
+            problems.append(problem)
+
+    threads = [threading.Thread(target=racer, args=(db,), daemon=True) for db in connections]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=PATIENCE)
+    if any(thread.is_alive() for thread in threads):
+        problems.append(f"{CALL} did not return within {PATIENCE:g} seconds")
+    else:
+        for db in connections:
+            db.close()
+    return answers, problems
+
+
+def _connection(path: Path) -> sqlite3.Connection:
+    """A connection like a worker process's: autocommit, and patient with others' locks."""
+    return sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+    )
+
+
+def _table(path: Path, status: str) -> None:
+    """The table of the exercise, with one job, job-001, in ``status``."""
+    with contextlib.closing(_connection(path)) as db:
+        db.execute("DROP TABLE IF EXISTS jobs")
+        db.execute("CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL)")
+        db.execute("INSERT INTO jobs VALUES ('job-001', ?)", (status,))
+
+
+def _status(path: Path) -> str:
+    with contextlib.closing(_connection(path)) as db:
+        return db.execute("SELECT status FROM jobs WHERE id = 'job-001'").fetchone()[0]
+
+
+# --- exercise 2: a process starts, and other processes' jobs are in processing ----------------
+
+LEASE = 30.0
+CRASH_AT = 40.0
+"""The store's clock when the new process starts: process-1's lease (from 0 s) has run out,
+process-2's (from 25 s) has not."""
+
+
+def check_on_startup(on_startup: Callable[[Any], Any]) -> Problems:
+    """``on_startup(store)`` is what a worker process does when it starts on a shared store.
+
+    Before it started, process-1 claimed job-001 at 0 s and died with its machine; process-2, on
+    another machine, claimed job-002 at 25 s and is still at work; job-003 waits and job-004 is
+    done. The new process opens the store at 40 s and calls ``on_startup``. Wanted: job-001's
+    lost attempt recovered and counted (it failed, with a reason, and may be retried), the
+    other jobs untouched, and process-2's report, when it comes, accepted.
+    """
+    if not callable(on_startup):
+        return [f"on_startup is not a function (it is a {type(on_startup).__name__})"]
+    with tempfile.TemporaryDirectory(prefix="jobqueue-lab-exercise-") as folder:
+        clock = ManualClock()
+        path = Path(folder) / "jobs.db"
+        with SQLiteJobStore(path, clock=clock, lease_seconds=LEASE) as before:
+            ids = [before.create_job("report", {"n": n}).id for n in range(1, 5)]
+            before.claim_job(ids[0], actor="process-1")
+            before.claim_job(ids[3], actor="process-1")
+            before.update_status(ids[3], COMPLETED, claim=1, actor="process-1")
+            clock.advance(25)
+            alive = before.claim_job(ids[1], actor="process-2")
+        clock.advance(CRASH_AT - 25)
+        with SQLiteJobStore(path, clock=clock, lease_seconds=LEASE) as store:
+            _, problem = attempt(on_startup, store, call="on_startup(store)")
+            if problem is not None:
+                return [problem]
+            jobs = {job.id: job for job in store.list_jobs()}
+            problems = _lost_job_problems(jobs[ids[0]])
+            problems += _live_job_problems(store, jobs[ids[1]], alive)
+            if jobs[ids[2]].status is not PENDING or jobs[ids[3]].status is not COMPLETED:
+                problems.append(
+                    "job-003 (waiting) and job-004 (done) should be left as they were; they are "
+                    f"{jobs[ids[2]].status.value} and {jobs[ids[3]].status.value}"
+                )
+    return problems
+
+
+def _lost_job_problems(job: Job) -> Problems:
+    if job.status is PROCESSING:
+        return [
+            f"job-001 is still processing, though its lease ran out at {LEASE:g} s and it is "
+            f"{CRASH_AT:g} s now: process-1 died with it and will never report, so the job "
+            "would wait for ever unless someone takes it back"
+        ]
+    if job.attempts == 0:
+        return [
+            "job-001 was taken back without counting the attempt that was lost with process-1: "
+            "a job that kills its worker every time would then be retried for ever. Recovering "
+            "an expired lease fails the attempt, as any other failure"
+        ]
+    if job.status not in (FAILED, PENDING) or not job.last_error:
+        return [
+            f"job-001 ended {job.status.value} with last_error {job.last_error!r}; it should "
+            "fail with a reason (and may then be retried)"
+        ]
+    return []
+
+
+def _live_job_problems(store: SQLiteJobStore, job: Job, alive: Job) -> Problems:
+    if job.status is not PROCESSING or job.claim != alive.claim:
+        return [
+            f"job-002 is {job.status.value} now: process-2 on another machine was still working "
+            f"on it, and its lease runs until {alive.lease_expires_at:g} s. Taking it away "
+            "means it runs twice, and process-2's result will be refused. A process that "
+            "starts cannot tell a live worker from a dead one, except by its lease"
+        ]
+    try:
+        store.update_status(job.id, COMPLETED, claim=alive.claim, actor="process-2")
+    except StaleClaim as refused:
+        return [f"process-2's report on job-002 was refused: {refused}"]
+    return []
