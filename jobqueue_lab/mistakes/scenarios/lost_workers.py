@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ...checks import RunLog, Violation, find_violations
 from ...clock import ManualClock
@@ -59,6 +60,32 @@ def run_on_thread(
     return thread
 
 
+@dataclass
+class QuietWorker:
+    """How both scenarios open: a store on a manual clock, and ``worker-1`` holding its one job
+    on a thread of its own, quiet until ``held.go`` is set."""
+
+    clock: ManualClock
+    store: InMemoryJobStore
+    runs: RunLog
+    job: Job
+    held: HeldHandler
+    thread: threading.Thread
+
+
+def _worker_goes_quiet(
+    store_class: type[InMemoryJobStore], job_type: str, payload: dict, timeout: float
+) -> QuietWorker:
+    clock = ManualClock()
+    store = store_class(clock=clock, lease_seconds=LEASE)
+    runs = RunLog()
+    job = store.claim_job(store.create_job(job_type, payload, max_retries=2).id, actor="worker-1")
+    held = HeldHandler()
+    thread = run_on_thread(store, "worker-1", runs.watch(held), job)
+    wait_for(held.started, timeout, "worker-1 to start the job")
+    return QuietWorker(clock, store, runs, job, held, thread)
+
+
 # --- no lease --------------------------------------------------------------------------------
 
 
@@ -81,15 +108,9 @@ def scenario_no_lease(timeout: float) -> Sides:
 
 
 def _lose_a_worker(store_class: type[InMemoryJobStore], timeout: float) -> Played:
-    clock = ManualClock()
-    store = store_class(clock=clock, lease_seconds=LEASE)
-    runs = RunLog()
-    job = store.create_job("report", {"month": "2024-05"}, max_retries=2)
-    lost = HeldHandler()
-    claimed = store.claim_job(job.id, actor="worker-1")
-    zombie = run_on_thread(store, "worker-1", runs.watch(lost), claimed)
-    wait_for(lost.started, timeout, "worker-1 to start the job")
-    lines = [f"worker-1 claimed {job.id} and went quiet (lease {LEASE:g} s)"]
+    lost = _worker_goes_quiet(store_class, "report", {"month": "2024-05"}, timeout)
+    clock, store, runs = lost.clock, lost.store, lost.runs
+    lines = [f"worker-1 claimed {lost.job.id} and went quiet (lease {LEASE:g} s)"]
     clock.advance(LEASE + 2 * SWEEP)
     recovered = Sweeper(store, lambda job_id: True).sweep_once().recovered
     lines.append(
@@ -106,8 +127,8 @@ def _lose_a_worker(store_class: type[InMemoryJobStore], timeout: float) -> Playe
     found = find_violations(
         jobs, store.transitions(), handler_runs=runs.runs, now=clock(), grace=SWEEP
     )
-    lost.go.set()  # let the thread end; a lost worker in a real queue never would
-    zombie.join(timeout)
+    lost.held.go.set()  # let the thread end; a lost worker in a real queue never would
+    lost.thread.join(timeout)
     return found, rows(jobs), tuple(lines)
 
 
@@ -137,21 +158,16 @@ def _declined(job: Job) -> None:
 
 
 def _zombie_reports_late(store_class: type[InMemoryJobStore], timeout: float) -> Played:
-    clock = ManualClock()
-    store = store_class(clock=clock, lease_seconds=LEASE)
-    runs = RunLog()
-    job = store.create_job("charge", {"card": "4242", "amount": 30}, max_retries=2)
-    stalled, retry = HeldHandler(), HeldHandler(finish=_declined)
-    first = store.claim_job(job.id, actor="worker-1")
-    zombie = run_on_thread(store, "worker-1", runs.watch(stalled), first)
-    wait_for(stalled.started, timeout, "worker-1 to start the job")
+    zombie = _worker_goes_quiet(store_class, "charge", {"card": "4242", "amount": 30}, timeout)
+    clock, store, runs, job = zombie.clock, zombie.store, zombie.runs, zombie.job
+    retry = HeldHandler(finish=_declined)
     clock.advance(LEASE + SWEEP)
     Sweeper(store, lambda job_id: True).sweep_once()
     second = store.claim_next(actor="worker-2")
     current = run_on_thread(store, "worker-2", runs.watch(retry), second)
     wait_for(retry.started, timeout, "worker-2 to start the retry")
-    stalled.go.set()
-    zombie.join(timeout)
+    zombie.held.go.set()
+    zombie.thread.join(timeout)
     after_zombie = store.get_job(job.id).status.value
     retry.go.set()
     current.join(timeout)
