@@ -20,7 +20,7 @@ from pathlib import Path
 
 from jobqueue_lab import JobStatus
 from jobqueue_lab.domain import Job
-from jobqueue_lab.store_urls import open_store
+from jobqueue_lab.stores.urls import open_store
 from jobqueue_lab.worker_process import serve, stop_on_signals
 
 from .gated import GatedWorkers, ready_then_wait, settled_after

@@ -11,7 +11,6 @@ import logging
 from .audit import Transition
 from .backoff import constant, exponential, no_delay
 from .clock import ManualClock
-from .contract import JobStore
 from .domain import (
     COMPLETED,
     FAILED,
@@ -37,11 +36,12 @@ from .failures import (
     simulated_work,
 )
 from .pool import WorkerPool
-from .postgres_store import PostgresJobStore
 from .process_workers import ProcessWorkers
-from .sqlite_store import SQLiteJobStore
-from .store import InMemoryJobStore, sequential_ids
-from .store_urls import open_store
+from .stores.contract import JobStore
+from .stores.memory import InMemoryJobStore, sequential_ids
+from .stores.postgres import PostgresJobStore
+from .stores.sqlite import SQLiteJobStore
+from .stores.urls import open_store
 from .sweeper import Sweeper, SweepReport
 from .work_queue import WorkQueue
 from .worker import (

@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 
-from .store_urls import is_shared, open_store
+from .stores.urls import is_shared, open_store
 from .worker_process import load_handler, serve, stop_on_signals, stop_with_parent, sweeper
 
 SWEEPER_INTERVAL = 0.1

@@ -18,7 +18,8 @@ class Transition:
 
     ``at`` is seconds since the store was made. ``from_status`` is ``None`` for the creation of
     a job. ``detail`` is the error the change carried, or the reason it was refused. ``claim``
-    is the claim the change was made under (see ``Job.claim``), when there was one.
+    is the claim the change was made under (see ``Job.claim``), when there was one, and
+    ``lease_seconds`` the lease a claim was granted (``None`` for every other change).
     """
 
     at: float
@@ -29,6 +30,7 @@ class Transition:
     actor: str
     detail: str | None = None
     claim: int | None = None
+    lease_seconds: float | None = None
 
 
 REQUEUED = "requeued"
@@ -46,17 +48,19 @@ _CODE_BY_STATUS = {status: code for code, status in enumerate(_STATUS_BY_CODE)}
 
 
 class AuditLog:
-    """An append-only list of ``Transition`` records.
+    """An append-only list of ``Transition`` records, for the in-memory store.
 
     The log is not locked itself: the store writes and reads it only while holding its own
     lock, and builds ``Transition`` objects for readers after letting the lock go.
+
+    Kept for memory, on purpose: a list of ``Transition`` objects would be the plain way, but
+    a million jobs write three million entries, so each field is kept in a column of its own
+    (floats in an array, one byte per status), about a quarter of the memory of one object
+    per entry. It is what keeps a job under 500 bytes (see the README's benchmarks).
     """
 
     def __init__(self, started: float) -> None:
         self._started = started
-        # A million jobs write three million entries, so each field is kept in a column of
-        # its own (floats in an array, one byte per status): about a quarter of the memory
-        # of one object per entry.
         self._at = array("d")
         self._job_ids: list[str] = []
         self._from = bytearray()
@@ -65,35 +69,27 @@ class AuditLog:
         self._actors: list[str] = []
         self._details: list[str | None] = []
         self._claims = array("q")  # 0 for "no claim": claims count from 1
+        self._leases = array("d")  # 0.0 for "no lease": leases are longer than 0
 
     def __len__(self) -> int:
         return len(self._job_ids)
 
-    def record(
-        self,
-        at: float,
-        job_id: str,
-        from_status: JobStatus | None,
-        to_status: JobStatus,
-        accepted: bool,
-        actor: str,
-        detail: str | None = None,
-        claim: int | None = None,
-    ) -> None:
-        """Append one entry that happened at clock time ``at``."""
-        since_start = at - self._started
+    def append(self, entry: Transition) -> None:
+        """Append one entry whose ``at`` is a time on the store's clock."""
+        since_start = entry.at - self._started
         # Two writers may read the clock in one order and reach the log in the other:
         # the log's times never go backwards, so they always agree with its order.
         if self._at and since_start < self._at[-1]:
             since_start = self._at[-1]
         self._at.append(since_start)
-        self._job_ids.append(job_id)
-        self._from.append(_CODE_BY_STATUS[from_status])
-        self._to.append(_CODE_BY_STATUS[to_status])
-        self._accepted.append(accepted)
-        self._actors.append(actor)
-        self._details.append(detail)
-        self._claims.append(claim or 0)
+        self._job_ids.append(entry.job_id)
+        self._from.append(_CODE_BY_STATUS[entry.from_status])
+        self._to.append(_CODE_BY_STATUS[entry.to_status])
+        self._accepted.append(entry.accepted)
+        self._actors.append(entry.actor)
+        self._details.append(entry.detail)
+        self._claims.append(entry.claim or 0)
+        self._leases.append(entry.lease_seconds or 0.0)
 
     def rows(self, start: int = 0) -> tuple:
         """The raw columns from entry ``start`` on: cheap to take while the store is locked."""
@@ -106,6 +102,7 @@ class AuditLog:
             self._actors[start:],
             self._details[start:],
             self._claims[start:],
+            self._leases[start:],
         )
 
 
@@ -114,7 +111,15 @@ def as_transitions(rows: tuple) -> list[Transition]:
     status = _STATUS_BY_CODE
     return [
         Transition(
-            at, job_id, status[from_code], status[to_code], bool(ok), actor, detail, claim or None
+            at,
+            job_id,
+            status[from_code],
+            status[to_code],
+            bool(ok),
+            actor,
+            detail,
+            claim or None,
+            lease or None,
         )
-        for at, job_id, from_code, to_code, ok, actor, detail, claim in zip(*rows)
+        for at, job_id, from_code, to_code, ok, actor, detail, claim, lease in zip(*rows)
     ]

@@ -25,8 +25,6 @@ class JobStatus(StrEnum):
     FAILED = "failed"
 
 
-# Plain names for the four statuses. The store and the workers use them on every job, and a
-# module-level name is several times cheaper to look up than an attribute of the enum class.
 PENDING = JobStatus.PENDING
 PROCESSING = JobStatus.PROCESSING
 COMPLETED = JobStatus.COMPLETED
@@ -64,11 +62,23 @@ def can_transition(
     return to_status in TRANSITIONS.get(from_status, frozenset())
 
 
+def statuses_that_may_become(status: JobStatus) -> frozenset[JobStatus]:
+    """Every status the table lets a job leave for ``status``: ``{PENDING}`` for processing.
+    The SQL stores build their conditions from this, so the table rules them too."""
+    return frozenset(source for source, targets in TRANSITIONS.items() if status in targets)
+
+
 def may_retry(status: JobStatus, attempts: int, max_retries: int, permanent: bool = False) -> bool:
     """The retry rule, the one place it is written: a failed job may run again while it has
     attempts left, unless its failure was permanent. The store, the sweeper, the checker and the
     tables all ask this function."""
     return status is FAILED and not permanent and attempts < max_retries
+
+
+def lease_expired(lease_expires_at: float | None, now: float) -> bool:
+    """The lease rule, the one place it is written: a claim whose deadline has come (or gone)
+    without a heartbeat has lost its job. The stores, the checker and the charts ask this."""
+    return lease_expires_at is not None and lease_expires_at <= now
 
 
 def parse_status(status: JobStatus | str) -> JobStatus:
@@ -120,10 +130,11 @@ class Job:
     because "no error" and "an error with no words" must not look alike.
     ``max_retries`` is the most attempts the job may have in total: 3 means at most 3 runs.
 
-    The last five fields are about claims (notebook 08). ``claim`` numbers the job's claims, 1,
+    The last six fields are about claims (notebook 08). ``claim`` numbers the job's claims, 1,
     2, 3, ..., and never repeats: a worker reports with the claim it holds, and a report from
     any other claim is refused. ``claimed_by`` names the worker of the latest claim, and
-    ``lease_expires_at`` is when the job counts as lost unless that worker sends a heartbeat.
+    ``lease_expires_at`` is when the job counts as lost unless that worker sends a heartbeat
+    (``lease_seconds`` after the claim or the latest heartbeat).
     ``retry_at`` is the earliest time a failed job may be retried; ``permanent`` marks a failure
     that must never be retried. Times are in the store's clock, and are left out of the repr.
     """
@@ -139,6 +150,7 @@ class Job:
     claim: int = 0
     claimed_by: str | None = field(default=None, repr=False)
     lease_expires_at: float | None = field(default=None, repr=False)
+    lease_seconds: float | None = field(default=None, repr=False)
     retry_at: float | None = field(default=None, repr=False)
     permanent: bool = field(default=False, repr=False)
 

@@ -9,11 +9,11 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from .contract import JobStore
 from .decisions import MAX_LEASE
 from .domain import PENDING, Job
 from .failures import simulated_work
-from .store import InMemoryJobStore
+from .stores.contract import JobStore
+from .stores.memory import InMemoryJobStore
 from .sweeper import Sweeper
 from .validation import check_callable, check_int, check_number, check_timeout
 from .work_queue import WorkQueue

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .pool import STOP_TIMEOUT
-from .store_urls import is_shared
+from .stores.urls import is_shared
 from .validation import check_int, check_number, check_text
 
 KILL_WAIT = 10.0

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .contract import JobStore
+from .stores.contract import JobStore
 from .validation import check_callable, check_limit, check_number
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from .contract import JobStore
 from .domain import COMPLETED, FAILED, Job, JobStatus
 from .errors import PermanentFailure, StaleClaim
+from .stores.contract import JobStore
 from .work_queue import WorkQueue
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from jobqueue_lab import COMPLETED
-from jobqueue_lab.store_urls import open_store
+from jobqueue_lab.stores.urls import open_store
 
 
 def main(url: str, ready: str, go: str, out: str) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from jobqueue_lab import InMemoryJobStore
-from jobqueue_lab.postgres_store import PostgresJobStore
-from jobqueue_lab.sqlite_store import SQLiteJobStore
+from jobqueue_lab.stores.postgres import PostgresJobStore
+from jobqueue_lab.stores.sqlite import SQLiteJobStore
 from tests.postgres_server import PostgresServer
 
 STORE_KINDS = ("memory", "sqlite", "postgres")

@@ -257,7 +257,7 @@ def _run_start(folder: Path, report: str, user: str | None) -> subprocess.Comple
 
 
 def test_start_brings_up_a_postgresql_server_that_a_store_can_use() -> None:
-    from jobqueue_lab.store_urls import open_store
+    from jobqueue_lab.stores.urls import open_store
     from tests.postgres_server import find_binaries, missing_reason, server_user
 
     reason = missing_reason()

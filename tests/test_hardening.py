@@ -409,7 +409,7 @@ def test_transitions_refuses_a_bad_start(make_store, start, error):
 
 
 def test_a_long_audit_read_does_not_hold_up_readers(monkeypatch):
-    import jobqueue_lab.store as store_module
+    import jobqueue_lab.stores.memory as store_module
 
     building, release = threading.Event(), threading.Event()
     real = store_module.as_transitions
@@ -516,7 +516,7 @@ def race(threads, action):
 def claim_race(monkeypatch, *, locked: bool):
     store = InMemoryJobStore()
     job = store.create_job("t")
-    widen(store, "_get", monkeypatch)
+    widen(store, "_read", monkeypatch)
     if not locked:
         monkeypatch.setattr(store, "_lock", NoLock())
     outcomes = race(8, lambda: store.claim_job(job.id))

@@ -22,9 +22,9 @@ from jobqueue_lab import (
     simulated_work,
 )
 from jobqueue_lab.checks import find_violations
-from jobqueue_lab.postgres_store import PostgresJobStore
-from jobqueue_lab.sqlite_store import SQLiteJobStore
-from jobqueue_lab.store_urls import open_store
+from jobqueue_lab.stores.postgres import PostgresJobStore
+from jobqueue_lab.stores.sqlite import SQLiteJobStore
+from jobqueue_lab.stores.urls import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,7 +110,7 @@ def test_processes_opening_a_new_database_at_once_create_it_once(make_sql_store,
     script = (
         "import sys, time\n"
         "from pathlib import Path\n"
-        "from jobqueue_lab.store_urls import open_store\n"
+        "from jobqueue_lab.stores.urls import open_store\n"
         "while not Path(sys.argv[2]).exists(): time.sleep(0.001)\n"
         "with open_store(sys.argv[1]) as store: print(store.create_job('t').id)\n"
     )
@@ -257,7 +257,7 @@ def test_the_postgres_store_says_how_to_install_psycopg_when_it_is_missing(monke
 
 
 def test_importing_the_package_does_not_import_psycopg():
-    code = "import sys, jobqueue_lab, jobqueue_lab.store_urls; print('psycopg' in sys.modules)"
+    code = "import sys, jobqueue_lab, jobqueue_lab.stores.urls; print('psycopg' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
 

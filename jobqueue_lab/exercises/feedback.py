@@ -11,7 +11,7 @@ from typing import Any
 
 from ..checks import find_violations
 from ..domain import Job
-from ..store import InMemoryJobStore
+from ..stores.memory import InMemoryJobStore
 
 Problems = list[str]
 

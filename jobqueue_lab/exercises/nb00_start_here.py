@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 
 from ..domain import JobStatus
-from ..store import InMemoryJobStore
+from ..stores.memory import InMemoryJobStore
 from .feedback import Problems, attempt, broken_rules, described, limited
 
 WANTED = {"report": 3, "email": 2}

@@ -9,7 +9,7 @@ from typing import Any
 from ..domain import Job, JobStatus
 from ..failures import simulated_work
 from ..pool import WorkerPool
-from ..store import InMemoryJobStore
+from ..stores.memory import InMemoryJobStore
 from .feedback import Problems, attempt, broken_rules, limited
 
 REPORT_CASES: tuple[tuple[str, dict[str, Any], bool], ...] = (

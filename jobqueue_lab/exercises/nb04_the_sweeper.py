@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..domain import Job, JobStatus
-from ..store import InMemoryJobStore
+from ..stores.memory import InMemoryJobStore
 from .feedback import Problems, attempt, broken_rules, described, limited
 
 JOBS: tuple[tuple[str, int, JobStatus, int], ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..domain import Job, JobStatus
-from ..store import InMemoryJobStore
+from ..stores.memory import InMemoryJobStore
 from .feedback import Problems, attempt, limited
 
 HISTORIES: tuple[tuple[str, int, tuple[str | None, ...], bool], ...] = (

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..clock import ManualClock
 from ..domain import Job, JobStatus
-from ..store import InMemoryJobStore
+from ..stores.memory import InMemoryJobStore
 from ..work_queue import WorkQueue
 from ..worker import Worker
 from .feedback import Problems, attempt, limited

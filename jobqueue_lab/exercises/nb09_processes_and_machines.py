@@ -14,7 +14,7 @@ from typing import Any
 from ..clock import ManualClock
 from ..domain import COMPLETED, FAILED, PENDING, PROCESSING, Job
 from ..errors import StaleClaim
-from ..sqlite_store import SQLiteJobStore
+from ..stores.sqlite import SQLiteJobStore
 from .feedback import Problems, attempt, limited
 
 RACERS = 4

@@ -16,7 +16,8 @@ from typing import Any
 from ..checks import JobLike
 from ..domain import FAILED, PENDING, PROCESSING, Job, JobStatus, can_transition, parse_status
 from ..errors import InvalidTransition, JobNotFound
-from ..store import sequential_ids
+from ..stores.contract import JobStore
+from ..stores.memory import sequential_ids
 from ..validation import checked_payload
 
 
@@ -114,6 +115,11 @@ class PlainStore:
             return self._jobs[job_id]
         except (KeyError, TypeError):
             raise JobNotFound(job_id) from None
+
+
+# It has every method of the contract, so the real pool, workers and sweeper run on it; it keeps
+# the seed's promises only, not the audit log's or the leases'.
+JobStore.register(PlainStore)
 
 
 def error_lines(jobs: Iterable[JobLike]) -> Iterator[str]:

@@ -27,7 +27,8 @@ from ..domain import (
     parse_status,
 )
 from ..errors import JobNotFound
-from ..store import sequential_ids
+from ..stores.contract import JobStore
+from ..stores.memory import sequential_ids
 from ..validation import (
     check_actor,
     check_job_type,
@@ -244,6 +245,11 @@ class LiveRecordStore:
 
     def __iter__(self) -> Iterator[JobRecord]:
         return iter(self.list_jobs())
+
+
+# Registered so that the real pool and sweeper accept it (it has every method of the contract);
+# it keeps none of the promises, which is the point.
+JobStore.register(LiveRecordStore)
 
 
 class MutatingWorker(Worker):

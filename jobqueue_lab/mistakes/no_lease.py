@@ -7,7 +7,7 @@ every sweep, so a job whose lease ran out is failed, counted and retried like an
 from __future__ import annotations
 
 from ..domain import Job
-from ..store import InMemoryJobStore
+from ..stores.memory import InMemoryJobStore
 
 
 class NoLeaseStore(InMemoryJobStore):

@@ -1,9 +1,10 @@
 """Lost update across processes: the store reads the row, decides in Python, and writes its
 decision back with an UPDATE that does not ask whether the row is still the one it read.
 
-Correct counterpart: ``SQLiteJobStore.claim_job`` (written once, in ``sql_store``), which reads
+Correct counterpart: ``JobStore.claim_job`` (``stores/contract.py``), which on a SQL store reads
 and writes in one transaction, and writes with ``UPDATE ... WHERE number = ? AND status = ? AND
-claim = ?``: a write decided on a row that has changed since then changes nothing.
+claim = ?`` (``SQLJobStore._save``): a write decided on a row that has changed since then
+changes nothing.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..decisions import next_snapshot
-from ..domain import PENDING, PROCESSING, Job
-from ..sql_store import _number
-from ..sqlite_store import SQLiteJobStore
+from ..decisions import decide_claim
+from ..domain import PROCESSING, Job
+from ..stores.sql import _number
+from ..stores.sqlite import SQLiteJobStore
 from .hooks import Hook, carry_on
 
 WRITE_BACK = """
@@ -45,25 +46,16 @@ class UnconditionalUpdateStore(SQLiteJobStore):
     def claim_job(
         self, job_id: str, *, actor: str | None = None, lease_seconds: float | None = None
     ) -> Job | None:
-        # A deliberate copy of SQLJobStore.claim_job, to read beside it: the read is not part
-        # of the write's transaction, and the write does not say which row it expects to find.
-        lease = self._lease(lease_seconds)
-        actor = self._actor(actor)
-        job = self.get_job(job_id)
-        if job.status is not PENDING:
+        # A deliberate copy of JobStore.claim_job, to read beside it: the read is not part of
+        # the write's transaction, and the write does not say which row it expects to find.
+        lease, actor, at = self._lease(lease_seconds), self._actor(actor), self._now()
+        decision = decide_claim(self.get_job(job_id), actor, at, lease)
+        claimed = decision.after
+        if claimed is None:
             return None
-        self._race_window(job)
-        at = self._now()
-        claimed = next_snapshot(
-            job,
-            PROCESSING,
-            attempts=job.attempts + 1,
-            claim=job.claim + 1,
-            claimed_by=actor,
-            lease_expires_at=at + lease,
-        )
+        self._race_window(decision.job)
         row = (PROCESSING.value, claimed.attempts, claimed.claim, actor, at + lease, lease)
-        with self._transaction() as db:
-            db.execute(WRITE_BACK, (*row, _number(job_id)))
-            self._record(db, at, job_id, PENDING, PROCESSING, True, actor, None, claimed.claim)
+        with self._changing() as place:
+            place.db.execute(WRITE_BACK, (*row, _number(job_id)))
+            place.entries.append(decision.entry(at, actor))  # the audit entry, as _save writes it
         return claimed

@@ -24,7 +24,7 @@ from matplotlib.ticker import MaxNLocator
 
 from ..audit import Transition
 from ..domain import RELEASE, TRANSITIONS, JobStatus
-from ..store import InMemoryJobStore
+from ..stores.memory import InMemoryJobStore
 from .tables import (
     IN_PROGRESS,
     RELEASED,

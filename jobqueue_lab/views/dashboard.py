@@ -32,7 +32,6 @@ import ipywidgets as widgets
 from matplotlib.figure import Figure
 
 from ..audit import Transition
-from ..contract import JobStore
 from ..domain import Job, JobStatus
 from ..failures import (
     FailurePolicy,
@@ -45,7 +44,8 @@ from ..failures import (
 )
 from ..mistakes.mutating_pool import MutatingWorkerPool
 from ..pool import WorkerPool
-from ..store import InMemoryJobStore
+from ..stores.contract import JobStore
+from ..stores.memory import InMemoryJobStore
 from ..validation import check_int, check_number
 from ..worker import Handler, describe_failure, stop_requested
 from .charts import STATUS_COLOURS, WIDE, status_over_time

@@ -25,7 +25,7 @@ from pandas.io.formats.style import Styler
 
 from ..audit import Transition
 from ..domain import Job, JobStatus, may_retry, parse_status
-from ..store import InMemoryJobStore
+from ..stores.memory import InMemoryJobStore
 
 IN_PROGRESS = "in progress"
 """The outcome of an attempt whose worker has not signalled yet."""

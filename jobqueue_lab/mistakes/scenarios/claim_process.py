@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ...domain import COMPLETED
 from ...errors import InvalidTransition, StaleClaim
-from ...sqlite_store import SQLiteJobStore
+from ...stores.sqlite import SQLiteJobStore
 from ..hooks import ProcessMeetingPoint
 from ..unconditional_update import UnconditionalUpdateStore
 

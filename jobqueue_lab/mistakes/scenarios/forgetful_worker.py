@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...domain import FAILED
-from ...store import InMemoryJobStore
+from ...stores.memory import InMemoryJobStore
 from ...worker import describe_failure
 from ..baseline import PlainStore
 from ..forgetful_worker import ForgetfulWorker

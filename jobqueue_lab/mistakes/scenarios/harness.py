@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 from ...checks import INVARIANTS, HandlerRun, JobLike, RunLog, Violation, find_violations
 from ...domain import FAILED, Job, parse_status
 from ...failures import fail_by_type, simulated_work
-from ...store import InMemoryJobStore
+from ...stores.memory import InMemoryJobStore
 from ...sweeper import Sweeper
 from ...validation import check_number
 from ...work_queue import WorkQueue

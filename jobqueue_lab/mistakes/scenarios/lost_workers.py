@@ -15,7 +15,7 @@ from ...checks import RunLog, Violation, find_violations
 from ...clock import ManualClock
 from ...domain import Job
 from ...failures import SimulatedFailure
-from ...store import InMemoryJobStore
+from ...stores.memory import InMemoryJobStore
 from ...sweeper import Sweeper
 from ..no_fencing import UnfencedStore
 from ..no_lease import NoLeaseStore

@@ -21,7 +21,7 @@ from ...audit import Transition
 from ...checks import RunLog, Violation, Witness, find_violations
 from ...domain import Job
 from ...failures import SimulatedFailure
-from ...store import InMemoryJobStore
+from ...stores.memory import InMemoryJobStore
 from ...worker import Handler
 from ..hooks import Hook, carry_on, meeting_point
 from ..mutating_worker import LiveRecordStore, MutatingWorker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from ...store import InMemoryJobStore
+from ...stores.memory import InMemoryJobStore
 from ..no_retry_limit import NoRetryLimitStore
 from .harness import (
     EMAILS_FAIL,

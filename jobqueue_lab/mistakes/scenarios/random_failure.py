@@ -6,7 +6,7 @@ import itertools
 
 from ...checks import Violation
 from ...failures import FailurePolicy, fail_by_type, simulated_work
-from ...store import InMemoryJobStore
+from ...stores.memory import InMemoryJobStore
 from ..random_failure import RandomFailure
 from .harness import Sides, broken_side, correct_side, create, scenario, work_off
 

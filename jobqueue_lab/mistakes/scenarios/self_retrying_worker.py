@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import partial
 
 from ...checks import RunLog, Violation, find_violations
-from ...store import InMemoryJobStore
+from ...stores.memory import InMemoryJobStore
 from ...worker import Worker
 from ..self_retrying_worker import SelfRetryingWorker
 from .harness import (

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from ...checks import Violation
 from ...domain import Job
-from ...store import InMemoryJobStore
+from ...stores.memory import InMemoryJobStore
 from ...worker import describe_failure
 from ..baseline import error_lines
 from ..unchecked_error import error_lines_unchecked

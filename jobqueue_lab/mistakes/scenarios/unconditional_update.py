@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from ...checks import HandlerRun
-from ...sqlite_store import SQLiteJobStore
+from ...stores.sqlite import SQLiteJobStore
 from ..unconditional_update import UnconditionalUpdateStore
 from .harness import Sides, broken_store_side, real_store_side, scenario
 

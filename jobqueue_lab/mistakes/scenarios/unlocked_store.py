@@ -8,7 +8,7 @@ from typing import Any
 from ...checks import RunLog
 from ...domain import COMPLETED
 from ...errors import InvalidTransition
-from ...store import InMemoryJobStore
+from ...stores.memory import InMemoryJobStore
 from ..hooks import Hook, carry_on, meeting_point
 from ..unlocked_store import UnlockedStore
 from .harness import (

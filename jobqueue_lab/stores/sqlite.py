@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from .backoff import BackoffPolicy
-from .sql import Dialect
-from .sql_store import SQLJobStore
+from ..backoff import BackoffPolicy
+from .sql import SQLJobStore
+from .statements import Dialect
 
 BUSY_TIMEOUT = 60.0
 """How long, in seconds, a transaction waits for another process's write lock before failing."""
@@ -47,7 +47,7 @@ class SQLiteJobStore(SQLJobStore):
             "(SELECT coalesce(max(queue_position), 0) + 1 FROM jobs WHERE status = 'pending')"
         ),
         lock_rows="",
-        lock_first_free="",
+        skip_locked="",
         no_limit="-1",
         greater="max",  # max() of two arguments; NULL if either is, as while the log is empty
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .contract import JobStore
-from .store import InMemoryJobStore
+from .memory import InMemoryJobStore
 
 SCHEMES = ("memory://", "sqlite:///", "postgresql://", "postgres://")
 
@@ -27,11 +27,11 @@ def open_store(url: str, **options: Any) -> JobStore:
     if url == "memory://":
         return InMemoryJobStore(**options)
     if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        from .sqlite_store import SQLiteJobStore
+        from .sqlite import SQLiteJobStore
 
         return SQLiteJobStore(url[len("sqlite:///") :], **options)
     if url.startswith(("postgresql://", "postgres://")):
-        from .postgres_store import PostgresJobStore
+        from .postgres import PostgresJobStore
 
         return PostgresJobStore(url, **options)
     raise ValueError(f"unknown store URL {url!r}: it must start with one of {', '.join(SCHEMES)}")

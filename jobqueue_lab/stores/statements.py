@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..domain import FAILED, PROCESSING, statuses_that_may_become
+
 
 @dataclass(frozen=True)
 class Dialect:
@@ -26,8 +28,9 @@ class Dialect:
     """The next place in the line of pending jobs, for a job that becomes pending."""
     lock_rows: str
     """Added to a ``SELECT`` to lock the rows it reads until the transaction ends."""
-    lock_first_free: str
-    """Added to a ``SELECT ... LIMIT 1`` to lock the row it finds, passing over locked ones."""
+    skip_locked: str
+    """Added to a ``SELECT`` to lock the rows it finds, passing over rows another transaction
+    holds (they are busy now; the next look will find them)."""
     no_limit: str
     """A ``LIMIT`` that limits nothing."""
     greater: str
@@ -36,11 +39,22 @@ class Dialect:
 
 JOB_COLUMNS = (
     "number, type, status, payload, max_retries, attempts, last_error, created_at, "
-    "claim, claimed_by, lease_expires_at, retry_at, permanent"
+    "claim, claimed_by, lease_expires_at, lease_seconds, retry_at, permanent"
 )
 
-RETRYABLE = "status = 'failed' AND NOT permanent AND attempts < max_retries"
-"""``domain.may_retry`` said in SQL, so the database can find the jobs to retry by itself."""
+# The rules of ``domain`` said in SQL, so the database can find the jobs a write may concern.
+# They only choose candidates: each one found is decided again in Python, and a test checks
+# that these conditions agree with the rules they are written from.
+CLAIMABLE = "status IN ({})".format(
+    ", ".join(f"'{status.value}'" for status in sorted(statuses_that_may_become(PROCESSING)))
+)
+"""The statuses the transition table lets a job be claimed from."""
+
+RETRYABLE = f"status = '{FAILED.value}' AND NOT permanent AND attempts < max_retries"
+"""``domain.may_retry``."""
+
+LEASE_EXPIRED = f"status = '{PROCESSING.value}' AND lease_expires_at <= ?"
+"""``domain.lease_expired``, for a processing job, at the time given."""
 
 
 class Statements:
@@ -78,7 +92,8 @@ class Statements:
             accepted BOOLEAN NOT NULL,
             actor TEXT NOT NULL,
             detail TEXT,
-            claim BIGINT
+            claim BIGINT,
+            lease_seconds DOUBLE PRECISION
         )""",
     )
     start_the_clock = (
@@ -99,25 +114,18 @@ class Statements:
         UPDATE jobs SET status = ?, attempts = ?, last_error = ?, claim = ?, claimed_by = ?,
             lease_expires_at = ?, lease_seconds = ?, retry_at = ?, permanent = ?,
             queue_position = CASE WHEN ? THEN {back_of_the_line} ELSE queue_position END
-        WHERE number = ? AND status = ? AND claim = ?
-        RETURNING {job}"""
-    # Claiming the next job is one statement: find the longest-waiting pending job, lock it
-    # (passing over any that another transaction holds) and claim it.
-    claim_next = """
-        UPDATE jobs SET status = 'processing', attempts = attempts + 1, claim = claim + 1,
-            claimed_by = ?, lease_expires_at = ?, lease_seconds = ?
-        WHERE number = (
-            SELECT number FROM jobs WHERE status = 'pending'
-            ORDER BY queue_position LIMIT 1{lock_first_free}
-        )
-        RETURNING {job}"""
+        WHERE number = ? AND status = ? AND claim = ?"""
+    # The candidates of the writes that look for their jobs, locked; rows another
+    # transaction holds are passed over, so no worker or sweeper waits for another.
+    next_in_line = f"""
+        SELECT {{job}} FROM jobs WHERE {CLAIMABLE}
+        ORDER BY queue_position LIMIT 1{{skip_locked}}"""
     due_for_retry = f"""
         SELECT {{job}} FROM jobs WHERE {RETRYABLE} AND (retry_at IS NULL OR retry_at <= ?)
-        ORDER BY number{{lock_rows}}"""
-    expired = """
-        SELECT {job}, lease_seconds FROM jobs
-        WHERE status = 'processing' AND lease_expires_at <= ?
-        ORDER BY number{lock_rows}"""
+        ORDER BY number{{skip_locked}}"""
+    lease_expired = f"""
+        SELECT {{job}} FROM jobs WHERE {LEASE_EXPIRED}
+        ORDER BY number{{skip_locked}}"""
 
     all_jobs = "SELECT {job} FROM jobs ORDER BY number"
     jobs_in = "SELECT {job} FROM jobs WHERE status = ? ORDER BY number"
@@ -134,13 +142,14 @@ class Statements:
     # go backwards, so they always agree with its order. (The time is given twice: the last
     # entry's is missing while the log is empty.)
     record = """
-        INSERT INTO audit (at, job_id, from_status, to_status, accepted, actor, detail, claim)
+        INSERT INTO audit (at, job_id, from_status, to_status, accepted, actor, detail, claim,
+                           lease_seconds)
         VALUES (
             coalesce({greater}(?, (SELECT at FROM audit ORDER BY position DESC LIMIT 1)), ?),
-            ?, ?, ?, ?, ?, ?, ?
+            ?, ?, ?, ?, ?, ?, ?, ?
         )"""
     transitions = """
-        SELECT at, job_id, from_status, to_status, accepted, actor, detail, claim
+        SELECT at, job_id, from_status, to_status, accepted, actor, detail, claim, lease_seconds
         FROM audit ORDER BY position LIMIT {no_limit} OFFSET ?"""
 
     def __init__(self, dialect: Dialect) -> None:

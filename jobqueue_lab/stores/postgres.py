@@ -25,10 +25,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from .backoff import BackoffPolicy
-from .sql import Dialect
-from .sql_store import SQLJobStore
-from .validation import check_text
+from ..backoff import BackoffPolicy
+from ..validation import check_text
+from .sql import SQLJobStore
+from .statements import Dialect
 
 SCHEMA_LOCK = 720_912_001
 """The advisory lock taken while creating the tables: an arbitrary number kept for this use."""
@@ -51,7 +51,7 @@ class PostgresJobStore(SQLJobStore):
         key="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
         back_of_the_line="nextval('jobs_line')",
         lock_rows=" FOR UPDATE",
-        lock_first_free=" FOR UPDATE SKIP LOCKED",
+        skip_locked=" FOR UPDATE SKIP LOCKED",
         no_limit="ALL",
         greater="greatest",  # greatest() passes over a NULL, as while the log is empty
     )
@@ -76,10 +76,10 @@ class PostgresJobStore(SQLJobStore):
         idle = self._psycopg.pq.TransactionStatus.IDLE
         return not db.closed and db.info.transaction_status == idle
 
-    def _check_storable(self, text: str, name: str) -> None:
-        super()._check_storable(text, name)
+    def _storable(self, text: str, name: str) -> str:
         if "\x00" in text:
             raise ValueError(f"{name} contains a NUL character, which PostgreSQL text cannot hold")
+        return super()._storable(text, name)
 
     def _database_clock(self) -> float:
         with self._connection() as db:

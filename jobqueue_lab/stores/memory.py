@@ -1,0 +1,178 @@
+"""The in-memory job store: jobs in a dict, every change made under one lock.
+
+Workers and the sweeper never assign a field of a job. They *ask* the store for a change, and
+the store (``JobStore``, in ``contract``) decides it with ``decisions`` while holding the lock,
+then saves it here. This module only says how this store locks, reads and saves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from ..audit import AuditLog, Transition, as_transitions
+from ..backoff import BackoffPolicy, no_delay
+from ..decisions import Decision, checked_lease
+from ..domain import PENDING, PROCESSING, Job, JobStatus, parse_status
+from ..errors import JobNotFound
+from ..validation import check_callable, check_int, check_limit, check_timeout
+from .contract import JobStore
+
+
+def sequential_ids(prefix: str = "job-", width: int = 3) -> Callable[[], str]:
+    """Return an id factory giving ``job-001``, ``job-002``, ...: the same ids every run."""
+    numbers = itertools.count(1)
+    return lambda: f"{prefix}{next(numbers):0{width}d}"
+
+
+class InMemoryJobStore(JobStore):
+    """A thread-safe store of jobs, guarded by a single lock.
+
+    Reads return immutable ``Job`` snapshots; every write is decided and saved while the lock
+    is held (see ``JobStore``). ``lease_seconds`` is how long a claim lasts without a heartbeat.
+    ``backoff`` says how long a failed job waits before it may be retried (see ``backoff``; by
+    default, not at all). ``clock`` gives the store's time, in seconds, for leases and the
+    audit log. The lock is re-entrant, so an ``id_factory`` or ``backoff`` that reads the
+    store while a change is being made does not deadlock.
+    """
+
+    def __init__(
+        self,
+        *,
+        id_factory: Callable[[], str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        lease_seconds: float = 30.0,
+        backoff: BackoffPolicy | None = None,
+    ) -> None:
+        self._new_id = sequential_ids() if id_factory is None else id_factory
+        check_callable(self._new_id, "id_factory", "with no arguments, returning a str")
+        self._clock = check_callable(clock, "clock", "with no arguments, returning seconds")
+        self.lease_seconds = checked_lease(lease_seconds)
+        self._backoff = no_delay() if backoff is None else backoff
+        check_callable(self._backoff, "backoff", "with a job, returning seconds")
+        self._lock = threading.RLock()
+        self._settled = threading.Condition(self._lock)
+        self._jobs: dict[str, Job] = {}
+        # Kept for speed, the one index: for each status, the jobs that still need the queue
+        # (id -> creation number), pending ones in line order. Settled jobs leave it, so the
+        # workers and the sweeper never search through finished work.
+        self._unsettled: dict[JobStatus, dict[str, int]] = {status: {} for status in JobStatus}
+        self._audit = AuditLog(started=self._now())
+
+    # --- how this store locks, reads and saves (see JobStore) ------------------------------
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def _read(self, place: None, job_id: str) -> Job:
+        try:
+            return self._jobs[job_id]
+        except (KeyError, TypeError):
+            raise JobNotFound(job_id) from None
+
+    def _next_in_line(self, place: None) -> Job | None:
+        line = self._unsettled[PENDING]
+        return self._jobs[next(iter(line))] if line else None
+
+    def _retry_candidates(self, place: None, now: float) -> list[Job]:
+        return self._oldest_first(JobStatus.FAILED)
+
+    def _expiry_candidates(self, place: None, now: float) -> list[Job]:
+        return self._oldest_first(PROCESSING)
+
+    def _add(self, place: None, type: str, payload: Mapping[str, Any], max_retries: int) -> Job:
+        job_id = self._new_id()
+        if not isinstance(job_id, str) or not job_id:
+            raise TypeError(f"the id factory must return a non-empty str, got {job_id!r}")
+        if job_id in self._jobs:
+            raise ValueError(f"the id factory returned {job_id!r}, which is already taken")
+        return Job(job_id, type, PENDING, payload, max_retries, created_at=datetime.now(UTC))
+
+    def _save(self, place: None, decision: Decision, at: float, actor: str) -> None:
+        job = decision.after
+        if job is not None:
+            number = self._unsettled[decision.job.status].pop(job.id, None)
+            if not job.is_settled:
+                self._unsettled[job.status][job.id] = number or self._creation_number(job.id)
+            self._jobs[job.id] = job
+            if job.is_settled and not self._work_left():
+                self._settled.notify_all()
+        if decision.audited:
+            self._audit.append(decision.entry(at, actor))
+
+    # --- reading -------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> Job:
+        """The current snapshot of one job; ``JobNotFound`` if there is none."""
+        with self._lock:
+            return self._read(None, job_id)
+
+    def list_jobs(self, status: JobStatus | str | None = None) -> list[Job]:
+        """All jobs, or the jobs with one status, in the order they were created."""
+        wanted = None if status is None else parse_status(status)
+        with self._lock:
+            jobs = list(self._jobs.values())
+        return jobs if wanted is None else [job for job in jobs if job.status is wanted]
+
+    def pending_ids(self, limit: int | None = None) -> list[str]:
+        """Ids of pending jobs, those waiting longest first; at most ``limit`` of them."""
+        limit = check_limit(limit)
+        with self._lock:
+            return list(itertools.islice(self._unsettled[PENDING], limit))
+
+    def counts(self) -> dict[JobStatus, int]:
+        """How many jobs are in each status (every status present, zeros included)."""
+        counts = dict.fromkeys(JobStatus, 0)
+        for job in self.list_jobs():
+            counts[job.status] += 1
+        return counts
+
+    def transitions(self, start: int = 0) -> list[Transition]:
+        """The audit log from entry ``start`` on: every attempted change, in order."""
+        check_int(start, "start", minimum=0)
+        with self._lock:
+            rows = self._audit.rows(start)
+        # Records are built after the lock is let go, so a long read never holds up workers.
+        return as_transitions(rows)
+
+    def all_settled(self) -> bool:
+        """True when every job is completed, or failed with no attempts left."""
+        with self._lock:
+            return not self._work_left()
+
+    def wait_until_settled(self, timeout: float | None = None) -> bool:
+        """Block until ``all_settled()`` holds or ``timeout`` seconds pass; return which."""
+        timeout = check_timeout(timeout)
+        with self._lock:
+            return self._settled.wait_for(lambda: not self._work_left(), timeout)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._jobs)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{s.value}={n}" for s, n in self.counts().items())
+        return f"<InMemoryJobStore {counts}>"
+
+    # --- inside the lock -----------------------------------------------------------------
+
+    def _work_left(self) -> bool:
+        return any(self._unsettled.values())
+
+    def _oldest_first(self, status: JobStatus) -> list[Job]:
+        ids = self._unsettled[status]
+        return [self._jobs[i] for i in sorted(ids, key=ids.__getitem__)]
+
+    def _creation_number(self, job_id: str) -> int:
+        """Where a job joining the index stands in creation order: a new job comes last; a
+        requeued one, the only other that joins, is counted to (a rare, deliberate act)."""
+        if job_id not in self._jobs:
+            return len(self._jobs) + 1
+        return next(n for n, known in enumerate(self._jobs, 1) if known == job_id)
