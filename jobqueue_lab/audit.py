@@ -7,13 +7,12 @@ to show what really happened, so it records refusals too, not only the changes t
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .domain import JobStatus
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(NamedTuple):
     """One attempted change of one job.
 
     ``at`` is seconds since the store was made. ``from_status`` is ``None`` for the creation of
@@ -41,6 +40,21 @@ job starts a fresh budget of attempts, which readers of the log need to tell apa
 def is_requeue(entry: Transition) -> bool:
     """True for the entry of an accepted ``requeue``."""
     return entry.accepted and (entry.detail or "").startswith(REQUEUED)
+
+
+LEASE_EXPIRED = "lease expired"
+"""How the error of a job failed by ``recover_expired_leases`` begins: nobody reported it, the
+store failed it because its claim's lease ran out."""
+
+
+def is_lease_expiry(entry: Transition) -> bool:
+    """True for the entry of an attempt the store failed because its lease ran out."""
+    return (
+        entry.accepted
+        and entry.from_status is JobStatus.PROCESSING
+        and entry.to_status is JobStatus.FAILED
+        and (entry.detail or "").startswith(LEASE_EXPIRED)
+    )
 
 
 _STATUS_BY_CODE: tuple[JobStatus | None, ...] = (None, *JobStatus)
@@ -76,20 +90,21 @@ class AuditLog:
 
     def append(self, entry: Transition) -> None:
         """Append one entry whose ``at`` is a time on the store's clock."""
-        since_start = entry.at - self._started
+        at, job_id, from_status, to_status, accepted, actor, detail, claim, lease = entry
+        since_start = at - self._started
         # Two writers may read the clock in one order and reach the log in the other:
         # the log's times never go backwards, so they always agree with its order.
         if self._at and since_start < self._at[-1]:
             since_start = self._at[-1]
         self._at.append(since_start)
-        self._job_ids.append(entry.job_id)
-        self._from.append(_CODE_BY_STATUS[entry.from_status])
-        self._to.append(_CODE_BY_STATUS[entry.to_status])
-        self._accepted.append(entry.accepted)
-        self._actors.append(entry.actor)
-        self._details.append(entry.detail)
-        self._claims.append(entry.claim or 0)
-        self._leases.append(entry.lease_seconds or 0.0)
+        self._job_ids.append(job_id)
+        self._from.append(_CODE_BY_STATUS[from_status])
+        self._to.append(_CODE_BY_STATUS[to_status])
+        self._accepted.append(accepted)
+        self._actors.append(actor)
+        self._details.append(detail)
+        self._claims.append(claim or 0)
+        self._leases.append(lease or 0.0)
 
     def rows(self, start: int = 0) -> tuple:
         """The raw columns from entry ``start`` on: cheap to take while the store is locked."""

@@ -14,9 +14,9 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from .audit import REQUEUED, Transition
+from .audit import LEASE_EXPIRED, REQUEUED, Transition
 from .backoff import MAX_DELAY, BackoffPolicy
 from .domain import (
     FAILED,
@@ -39,14 +39,15 @@ MAX_LEASE = 86_400.0
 """The longest lease accepted, in seconds: a day."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Decision:
     """A store's answer to one request about one job, before anything is saved.
 
     ``after`` is the job's next snapshot when the change goes ahead, ``None`` when it is
     refused, and then ``refusal`` is the error the caller gets. ``detail`` and ``claim`` go
     into the audit entry; a renewed lease changes no status and is not audited. ``new`` marks
-    a job's creation, which has no status before it.
+    a job's creation, which has no status before it. (Not frozen: a decision lives for one
+    change, inside the lock, where a frozen dataclass's slower construction would be felt.)
     """
 
     job: Job
@@ -100,8 +101,8 @@ def decide_claim(job: Job, actor: str, at: float, lease: float) -> Decision:
     (with no error: a claim that loses the race just gets nothing) unless the table allows it."""
     if not can_transition(job.status, PROCESSING):
         return refused(job, PROCESSING, f"job is {job.status.value}, not pending", None)
-    claimed = replace(
-        job,
+    claimed = job.changed(
+
         status=PROCESSING,
         attempts=job.attempts + 1,
         claim=job.claim + 1,
@@ -129,7 +130,7 @@ def decide_renewal(job: Job, claim: int, at: float, lease: float) -> Decision:
     """A heartbeat: the lease of ``claim`` runs ``lease`` seconds from ``at``."""
     if not holds(job, claim):
         return fenced(job, PROCESSING, claim)
-    renewed = replace(job, lease_expires_at=at + lease, lease_seconds=lease)
+    renewed = job.changed(lease_expires_at=at + lease, lease_seconds=lease)
     return Decision(job, PROCESSING, renewed, audited=False)
 
 
@@ -148,7 +149,7 @@ def decide_expiry(job: Job, now: float, backoff: BackoffPolicy) -> Decision | No
     if job.status is not PROCESSING or not lease_expired(job.lease_expires_at, now):
         return None
     error = (
-        f"lease expired after {job.lease_seconds} s: {job.claimed_by} lost or stuck "
+        f"{LEASE_EXPIRED} after {job.lease_seconds} s: {job.claimed_by} lost or stuck "
         f"on attempt {job.attempts}"
     )
     return Decision(job, FAILED, failed(job, error, False, now, backoff), error, job.claim)
@@ -217,7 +218,7 @@ def decide_outcome(
         return Decision(job, FAILED, after, report.last_error, claim)
     if to_status is PENDING:
         return Decision(job, PENDING, back_to_pending(job, job.attempts), claim=claim)
-    completed = replace(job, status=to_status, lease_expires_at=None, lease_seconds=None)
+    completed = job.changed(status=to_status, lease_expires_at=None, lease_seconds=None)
     return Decision(job, to_status, completed, claim=claim)
 
 
@@ -238,8 +239,8 @@ def broken_rule(job: Job, report: Report) -> str | None:
 def failed(job: Job, error: str, permanent: bool, at: float, backoff: BackoffPolicy) -> Job:
     """The job after failing: its error, and when it may be retried (if it may)."""
     delay = None if permanent else retry_delay(backoff, job)
-    return replace(
-        job,
+    return job.changed(
+
         status=FAILED,
         last_error=error,
         lease_expires_at=None,
@@ -273,8 +274,8 @@ def retry_delay(backoff: BackoffPolicy, job: Job) -> float | None:
 
 def back_to_pending(job: Job, attempts: int) -> Job:
     """The job waiting again, with ``attempts`` used and no lease, retry time or mark."""
-    return replace(
-        job,
+    return job.changed(
+
         status=PENDING,
         attempts=attempts,
         lease_expires_at=None,

@@ -115,17 +115,12 @@ class LiveRecordStore:
         self._records: dict[str, JobRecord] = {}
 
     def create_job(
-        self,
-        type: str,
-        payload: Mapping[str, Any] | None = None,
-        *,
-        max_retries: int = 3,
-        actor: str | None = None,
+        self, type: str, payload: Mapping[str, Any] | None = None, **options: Any
     ) -> JobRecord:
         """Add a pending job and return its record (the stored one, not a copy)."""
         check_job_type(type)
-        check_max_retries(max_retries)
-        check_actor(actor)
+        max_retries = check_max_retries(options.get("max_retries", 3))
+        check_actor(options.get("actor"))
         frozen = EMPTY_PAYLOAD if payload is None else checked_payload(payload)
         with self._lock:
             record = JobRecord(self._new_id(), type, PENDING, frozen, max_retries=max_retries)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections import Counter
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,10 +66,8 @@ class InMemoryJobStore(JobStore):
 
     # --- how this store locks, reads and saves (see JobStore) ------------------------------
 
-    @contextmanager
-    def _changing(self) -> Iterator[None]:
-        with self._lock:
-            yield
+    def _changing(self) -> threading.RLock:
+        return self._lock  # the place a change happens in is simply "while holding the lock"
 
     def _read(self, place: None, job_id: str) -> Job:
         try:
@@ -99,10 +97,11 @@ class InMemoryJobStore(JobStore):
         job = decision.after
         if job is not None:
             number = self._unsettled[decision.job.status].pop(job.id, None)
-            if not job.is_settled:
+            settled = job.is_settled
+            if not settled:
                 self._unsettled[job.status][job.id] = number or self._creation_number(job.id)
             self._jobs[job.id] = job
-            if job.is_settled and not self._work_left():
+            if settled and not self._work_left():
                 self._settled.notify_all()
         if decision.audited:
             self._audit.append(decision.entry(at, actor))
@@ -129,10 +128,8 @@ class InMemoryJobStore(JobStore):
 
     def counts(self) -> dict[JobStatus, int]:
         """How many jobs are in each status (every status present, zeros included)."""
-        counts = dict.fromkeys(JobStatus, 0)
-        for job in self.list_jobs():
-            counts[job.status] += 1
-        return counts
+        found = Counter(job.status for job in self.list_jobs())
+        return {status: found[status] for status in JobStatus}
 
     def transitions(self, start: int = 0) -> list[Transition]:
         """The audit log from entry ``start`` on: every attempted change, in order."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -22,6 +23,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
 from matplotlib.ticker import MaxNLocator
 
+from .. import audit
 from ..audit import Transition
 from ..domain import RELEASE, TRANSITIONS, JobStatus
 from ..stores.memory import InMemoryJobStore
@@ -50,7 +52,7 @@ OUTCOME_COLOURS: Mapping[str, str] = {
 }
 SIDE_COLOURS: Mapping[str, str] = {"broken": "#c44e52", "correct": "#55a868"}
 RETRY_COLOUR = "#222222"
-LEASE_EXPIRED = "lease expired"
+LEASE_EXPIRED = audit.LEASE_EXPIRED
 """How ``lease_timeline`` names an attempt the sweeper failed because its lease ran out."""
 LEASE_OUTCOME_COLOURS: Mapping[str, str] = {
     **OUTCOME_COLOURS,
@@ -89,7 +91,6 @@ _ROOM_FOR_TEXT = 0.08
 run; a wait gets its length written above it at a third of that."""
 _EDGE_GID = re.compile(r"^transition:(\w+)->(\w+)$")
 _RELEASE_GID = "release:{}->{}".format(*(status.value for status in RELEASE))
-_LEASE_EXPIRED = re.compile(r"^lease expired after ([0-9.]+(?:e[+-]?[0-9]+)?) s")
 
 
 def state_machine_chart(ax: Axes | None = None) -> Figure:
@@ -165,7 +166,7 @@ def attempts_timeline(
     if by not in ("worker", "job"):
         raise ValueError(f"by must be 'worker' or 'job', got {by!r}")
     fig, ax = _figure_and_axes(ax, WIDE)
-    attempts = attempts_table(store, times=True)
+    attempts = attempts_table(store, times=True, leases=True)
     log = transitions_table(store, times=True)
     retries = log[log["accepted"] & (log["from"] == "failed") & (log["to"] == "pending")]
     if attempts.empty:
@@ -234,7 +235,7 @@ def lease_timeline(store: InMemoryJobStore, ax: Axes | None = None) -> Figure:
     the chart is the same on every run. The legend lists only what appears.
     """
     fig, ax = _figure_and_axes(ax, WIDE)
-    attempts = attempts_table(store, times=True)
+    attempts = attempts_table(store, times=True, leases=True)
     if attempts.empty:
         return _empty(fig, ax, "no attempts yet")
     rows = list(dict.fromkeys(attempts["job_id"]))
@@ -262,17 +263,9 @@ def lease_timeline(store: InMemoryJobStore, ax: Axes | None = None) -> Figure:
         )
         shown.add("retry")
     for report in fenced:
-        ax.plot(
-            [report.at],
-            [place[report.job_id]],
-            marker="X",
-            markersize=11,
-            color=FENCED_COLOUR,
-            markeredgecolor="white",
-            linestyle="",
-            zorder=5,
-            gid=f"fenced:{report.job_id}:{report.claim}",
-        )
+        gid = f"fenced:{report.job_id}:{report.claim}"
+        y = place[report.job_id]
+        _mark(ax, report.at, y, "X", 11, FENCED_COLOUR, gid, zorder=5, markeredgecolor="white")
         shown.add("fenced")
 
     ax.set_yticks(range(len(rows)), rows, fontsize=_label_size(len(rows)))
@@ -572,7 +565,7 @@ def _draw_attempt(ax: Axes, attempt, y: float, end: float, minimum: float) -> se
     recovery. Returns the legend entries it used."""
     started = attempt.started_ms / 1000
     finished = end if attempt.finished_ms is None else attempt.finished_ms / 1000
-    lease = _lease_seconds(attempt.error)
+    lease = attempt.lease_s if attempt.lease_expired else None
     outcome = LEASE_EXPIRED if lease is not None else attempt.outcome
     gid = f"{attempt.job_id}:{attempt.attempt}"
     ax.barh(
@@ -622,17 +615,15 @@ def _draw_lost_lease(
         color=LEASE_COLOUR,
         gid=f"expiry:{gid}",
     )
-    ax.plot(
-        [recovered],
-        [y],
-        marker="D",
-        markersize=7,
-        color=RETRY_COLOUR,
-        linestyle="",
-        zorder=4,
-        gid=f"recovery:{gid}",
-    )
+    _mark(ax, recovered, y, "D", 7, RETRY_COLOUR, f"recovery:{gid}", zorder=4)
     return shown
+
+
+def _mark(
+    ax: Axes, x: float, y: float, marker: str, size: float, colour: str, gid: str, **style: Any
+) -> None:
+    """One marker at (x, y), with no line: a fenced report, a recovery."""
+    ax.plot([x], [y], marker=marker, markersize=size, color=colour, linestyle="", gid=gid, **style)
 
 
 def _draw_wait(ax: Axes, retry: Transition, attempts: pd.DataFrame, y: float, end: float) -> bool:
@@ -665,13 +656,6 @@ def _draw_wait(ax: Axes, retry: Transition, attempts: pd.DataFrame, y: float, en
             gid=f"waited:{gid}",
         )
     return True
-
-
-def _lease_seconds(error: str | None) -> float | None:
-    """The lease length a recovery names in its error ("lease expired after 30.0 s: ..."),
-    or ``None`` when the attempt did not end that way."""
-    match = _LEASE_EXPIRED.match(error or "")
-    return float(match[1]) if match else None
 
 
 def _lease_legend(shown: set[str]) -> list:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ..audit import Transition
+from ..audit import Transition, is_lease_expiry
 from ..domain import Job, JobStatus, may_retry, parse_status
 from ..stores.memory import InMemoryJobStore
 
@@ -183,7 +183,9 @@ def transitions_table(
     )
 
 
-def attempts_table(store: InMemoryJobStore, *, times: bool = False) -> pd.DataFrame:
+def attempts_table(
+    store: InMemoryJobStore, *, times: bool = False, leases: bool = False
+) -> pd.DataFrame:
     """One row per attempt of every job, rebuilt from the audit log.
 
     Columns ``job_id, attempt, worker, outcome, error``: an attempt starts when a worker's
@@ -192,18 +194,22 @@ def attempts_table(store: InMemoryJobStore, *, times: bool = False) -> pd.DataFr
     worker gave the job back as it stopped, or with the sweeper failing it because its lease
     ran out (``failed``, and the error says so). ``attempt`` is the claim number, so a
     released attempt keeps its number although the store did not count it. Jobs come in
-    creation order, attempts in order. ``times=True`` adds ``started_ms`` and ``finished_ms``.
+    creation order, attempts in order. ``times=True`` adds ``started_ms`` and ``finished_ms``;
+    ``leases=True`` adds ``lease_s``, the lease granted with the claim, and ``lease_expired``,
+    whether the attempt ended because that lease ran out.
     """
     rows = [
         (a.job_id, a.number, a.worker, a.outcome, a.error)
         + ((_ms(a.started), _ms_or_none(a.finished)) if times else ())
+        + ((a.lease, a.lease_expired) if leases else ())
         for a in _attempts(_log(store))
     ]
     columns = ("job_id", "attempt", "worker", "outcome", "error")
+    columns = _with_times(columns, times, "started_ms", "finished_ms")
     return frame_from_rows(
         rows,
-        _with_times(columns, times, "started_ms", "finished_ms"),
-        may_be_none={"error", "finished_ms"},
+        _with_times(columns, leases, "lease_s", "lease_expired"),
+        may_be_none={"error", "finished_ms", "lease_s"},
     )
 
 
@@ -345,9 +351,11 @@ class _Attempt:
     number: int
     worker: str
     started: float
+    lease: float | None
     finished: float | None = None
     outcome: str = IN_PROGRESS
     error: str | None = None
+    lease_expired: bool = False
 
 
 def _attempts(log: Iterable[Transition]) -> list[_Attempt]:
@@ -360,7 +368,9 @@ def _attempts(log: Iterable[Transition]) -> list[_Attempt]:
             continue
         attempts = by_job.setdefault(entry.job_id, [])
         if entry.to_status is JobStatus.PROCESSING:
-            attempt = _Attempt(entry.job_id, len(attempts) + 1, entry.actor, entry.at)
+            attempt = _Attempt(
+                entry.job_id, len(attempts) + 1, entry.actor, entry.at, entry.lease_seconds
+            )
             attempts.append(attempt)
             running[entry.job_id] = attempt
         elif entry.from_status is JobStatus.PROCESSING:
@@ -372,6 +382,7 @@ def _attempts(log: Iterable[Transition]) -> list[_Attempt]:
                 else:
                     attempt.outcome = entry.to_status.value
                     attempt.error = entry.detail
+                    attempt.lease_expired = is_lease_expiry(entry)
     return [attempt for attempts in by_job.values() for attempt in attempts]
 
 

@@ -86,6 +86,23 @@ def _worker_goes_quiet(
     return QuietWorker(clock, store, runs, job, held, thread)
 
 
+def _both_stores(
+    play: Callable[[type[InMemoryJobStore], float], Played],
+    broken_store: type[InMemoryJobStore],
+    damage: str,
+    timeout: float,
+) -> Sides:
+    """The same story played on the broken store and on the real one, side by side."""
+    broken, broken_jobs, broken_lines = play(broken_store, timeout)
+    correct, correct_jobs, correct_lines = play(InMemoryJobStore, timeout)
+    return Sides(
+        broken_side(
+            broken_store.__name__, broken, damage, jobs=broken_jobs, output=broken_lines
+        ),
+        correct_side("InMemoryJobStore", correct, jobs=correct_jobs, output=correct_lines),
+    )
+
+
 # --- no lease --------------------------------------------------------------------------------
 
 
@@ -93,18 +110,8 @@ def _worker_goes_quiet(
 def scenario_no_lease(timeout: float) -> Sides:
     """A worker claims a job and is lost; the lease runs out; the sweeper sweeps; a healthy
     worker is waiting. With leases the job is recovered and done; without, it stays stuck."""
-    broken, broken_jobs, broken_lines = _lose_a_worker(NoLeaseStore, timeout)
-    correct, correct_jobs, correct_lines = _lose_a_worker(InMemoryJobStore, timeout)
-    return Sides(
-        broken_side(
-            "NoLeaseStore",
-            broken,
-            "the lost worker's job stayed processing long past its lease, and never settled",
-            jobs=broken_jobs,
-            output=broken_lines,
-        ),
-        correct_side("InMemoryJobStore", correct, jobs=correct_jobs, output=correct_lines),
-    )
+    damage = "the lost worker's job stayed processing long past its lease, and never settled"
+    return _both_stores(_lose_a_worker, NoLeaseStore, damage, timeout)
 
 
 def _lose_a_worker(store_class: type[InMemoryJobStore], timeout: float) -> Played:
@@ -139,18 +146,8 @@ def _lose_a_worker(store_class: type[InMemoryJobStore], timeout: float) -> Playe
 def scenario_no_fencing(timeout: float) -> Sides:
     """A worker claims a payment and stalls; its lease runs out and the job is retried; the retry
     finds the card declined. Then the stalled worker wakes up and reports "completed"."""
-    broken, broken_jobs, broken_lines = _zombie_reports_late(UnfencedStore, timeout)
-    correct, correct_jobs, correct_lines = _zombie_reports_late(InMemoryJobStore, timeout)
-    return Sides(
-        broken_side(
-            "UnfencedStore",
-            broken,
-            "the zombie's late 'completed' replaced the retry's real outcome",
-            jobs=broken_jobs,
-            output=broken_lines,
-        ),
-        correct_side("InMemoryJobStore", correct, jobs=correct_jobs, output=correct_lines),
-    )
+    damage = "the zombie's late 'completed' replaced the retry's real outcome"
+    return _both_stores(_zombie_reports_late, UnfencedStore, damage, timeout)
 
 
 def _declined(job: Job) -> None:
