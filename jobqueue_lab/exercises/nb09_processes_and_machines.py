@@ -11,10 +11,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..clock import ManualClock
-from ..domain import COMPLETED, FAILED, PENDING, PROCESSING, Job
-from ..errors import StaleClaim
-from ..sqlite_store import SQLiteJobStore
+from .. import (
+    COMPLETED,
+    FAILED,
+    PENDING,
+    PROCESSING,
+    Job,
+    ManualClock,
+    SQLiteJobStore,
+    StaleClaim,
+)
 from .feedback import Problems, attempt, limited
 
 RACERS = 4
@@ -29,6 +35,15 @@ BUSY_TIMEOUT = 10.0
 """Seconds a connection of the claim check waits for another's write lock before failing."""
 
 CALL = "claim(db, 'job-001')"
+
+DEFERRED_BEGINS = {"BEGIN", "BEGIN TRANSACTION", "BEGIN DEFERRED", "BEGIN DEFERRED TRANSACTION"}
+LOCKED_HINT = (
+    "A plain BEGIN takes no lock until the transaction first writes, so every racer read "
+    "'pending' first, and then each wanted to write while the others still held what they had "
+    "read: SQLite refuses all but one of them with 'database is locked'. BEGIN IMMEDIATE takes "
+    "the write lock at once: the other racers then wait at their own BEGIN until the first "
+    "transaction has ended, and read what it wrote"
+)
 
 RACE_HINT = (
     "Each connection read 'pending' before any of them wrote, so each decided the job was its "
@@ -52,8 +67,12 @@ class HeldConnection:
     def __init__(self, db: sqlite3.Connection, all_have_read: threading.Barrier) -> None:
         self._db = db
         self._all_have_read = all_have_read
+        self.began_deferred = False
 
     def execute(self, sql: str, parameters: Any = ()) -> sqlite3.Cursor:
+        statement = " ".join(sql.upper().rstrip("; \n").split())
+        if statement.startswith("BEGIN"):
+            self.began_deferred = statement in DEFERRED_BEGINS
         cursor = self._db.execute(sql, parameters)
         if sql.lstrip().upper().startswith("SELECT"):
             rows = cursor.fetchall()
@@ -146,9 +165,14 @@ def _race(claim: Callable[..., Any], path: Path) -> tuple[list[Any], Problems]:
     connections = [_connection(path) for _ in range(RACERS)]
 
     def racer(db: sqlite3.Connection) -> None:
-        answer, problem = attempt(claim, HeldConnection(db, all_have_read), "job-001", call=CALL)
+        held = HeldConnection(db, all_have_read)
+        answer, problem = attempt(claim, held, "job-001", call=CALL)
         answers.append(answer if problem is None else None)
         if problem is not None:
+            if db.in_transaction:  # a failed claim's transaction would keep the others waiting
+                db.rollback()
+            if held.began_deferred and "database is locked" in problem:
+                problem += f". {LOCKED_HINT}"
             problems.append(problem)
 
     threads = [threading.Thread(target=racer, args=(db,), daemon=True) for db in connections]
