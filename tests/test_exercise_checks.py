@@ -14,8 +14,9 @@ from dataclasses import replace
 from jobqueue_lab import InMemoryJobStore, JobStatus
 from jobqueue_lab.exercises import nb02_failure_handling as nb02
 from jobqueue_lab.exercises import nb05_atomic_updates_and_races as nb05
-from jobqueue_lab.exercises import nb08_lost_workers as nb08
-from jobqueue_lab.exercises import nb09_processes_and_machines as nb09
+from jobqueue_lab.exercises import nb08_leases_and_fencing as nb08
+from jobqueue_lab.exercises import nb09_permanent_failures_and_idempotency as nb09
+from jobqueue_lab.exercises import nb11_many_machines as nb11
 
 # --- 05: a claim under a lock -------------------------------------------------------------
 
@@ -107,7 +108,7 @@ def test_02_an_outcome_written_into_the_store_behind_its_back_is_caught():
     assert all("no accepted change" in p and "behind the store's back" in p for p in problems)
 
 
-# --- 08: keep the lease alive, and an invoice sent once -----------------------------------
+# --- 08: keep the lease alive; 09: an invoice sent once --------------------------------------
 
 
 def test_08_a_lease_renewed_in_another_store_says_which_store_holds_the_job():
@@ -132,7 +133,7 @@ SENT_IDS: set[str] = set()
 def remembered_after_sending(job, mail):
     if job.id in SENT_IDS:
         return
-    mail.send(job.payload["to"], nb08.invoice_text(job.payload["number"]))
+    mail.send(job.payload["to"], nb09.invoice_text(job.payload["number"]))
     SENT_IDS.add(job.id)
 
 
@@ -140,37 +141,37 @@ def remembered_before_sending(job, mail):
     if job.id in SENT_IDS:
         return
     SENT_IDS.add(job.id)
-    mail.send(job.payload["to"], nb08.invoice_text(job.payload["number"]))
+    mail.send(job.payload["to"], nb09.invoice_text(job.payload["number"]))
 
 
-def test_08_invoices_remembered_by_the_handler_are_caught():
+def test_09_invoices_remembered_by_the_handler_are_caught():
     SENT_IDS.clear()
-    problems = nb08.check_send_invoice(remembered_after_sending)
+    problems = nb09.check_send_invoice(remembered_after_sending)
     assert problems and all("was sent 2 times" in p for p in problems), problems
 
     SENT_IDS.clear()
-    problems = nb08.check_send_invoice(remembered_before_sending)
+    problems = nb09.check_send_invoice(remembered_before_sending)
     assert problems and all("without a key" in p for p in problems), problems
 
 
-def test_08_a_second_run_of_a_remembering_handler_is_not_blamed_on_keys():
+def test_09_a_second_run_of_a_remembering_handler_is_not_blamed_on_keys():
     SENT_IDS.clear()
-    nb08.check_send_invoice(remembered_before_sending)
-    problems = nb08.check_send_invoice(remembered_before_sending)
+    nb09.check_send_invoice(remembered_before_sending)
+    problems = nb09.check_send_invoice(remembered_before_sending)
     assert problems and all("never handed to the mail service" in p for p in problems), problems
     assert not any("key" in p for p in problems)
 
 
-def test_08_one_key_for_every_job_is_told_apart_from_no_key():
+def test_09_one_key_for_every_job_is_told_apart_from_no_key():
     def send_invoice(job, mail):
         number = job.payload["number"]
-        mail.send(job.payload["to"], nb08.invoice_text(number), key="invoice")
+        mail.send(job.payload["to"], nb09.invoice_text(number), key="invoice")
 
-    problems = nb08.check_send_invoice(send_invoice)
+    problems = nb09.check_send_invoice(send_invoice)
     assert problems and all("Different jobs need different keys" in p for p in problems)
 
 
-# --- 09: a claim in one statement ----------------------------------------------------------
+# --- 11: a claim in one statement ----------------------------------------------------------
 
 
 def claim_in_a_plain_transaction(db, job_id):
@@ -184,16 +185,16 @@ def claim_in_a_plain_transaction(db, job_id):
     return True
 
 
-def test_09_a_plain_begin_is_told_what_begin_immediate_changes():
+def test_11_a_plain_begin_is_told_what_begin_immediate_changes():
     started = time.monotonic()
-    problems = nb09.check_claim(claim_in_a_plain_transaction)
+    problems = nb11.check_claim(claim_in_a_plain_transaction)
     assert problems and all("database is locked" in p for p in problems), problems
-    assert all(nb09.LOCKED_HINT in p for p in problems)
+    assert all(nb11.LOCKED_HINT in p for p in problems)
     assert not any("did not return" in p for p in problems)
-    assert time.monotonic() - started < nb09.PATIENCE
+    assert time.monotonic() - started < nb11.PATIENCE
 
 
-def test_09_begin_immediate_wins_the_race_once():
+def test_11_begin_immediate_wins_the_race_once():
     def claim(db, job_id):
         db.execute("BEGIN IMMEDIATE")
         (status,) = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -204,4 +205,4 @@ def test_09_begin_immediate_wins_the_race_once():
         db.execute("COMMIT")
         return True
 
-    assert nb09.check_claim(claim) == []
+    assert nb11.check_claim(claim) == []
