@@ -14,6 +14,7 @@ from dataclasses import replace
 from jobqueue_lab import InMemoryJobStore, JobStatus
 from jobqueue_lab.exercises import nb02_failure_handling as nb02
 from jobqueue_lab.exercises import nb05_atomic_updates_and_races as nb05
+from jobqueue_lab.exercises import nb07_dashboard as nb07
 from jobqueue_lab.exercises import nb08_leases_and_fencing as nb08
 from jobqueue_lab.exercises import nb09_permanent_failures_and_idempotency as nb09
 from jobqueue_lab.exercises import nb11_many_machines as nb11
@@ -206,3 +207,17 @@ def test_11_begin_immediate_wins_the_race_once():
         return True
 
     assert nb11.check_claim(claim) == []
+
+
+# --- 07: a misspelled choice ---------------------------------------------------------------
+
+
+def test_07_a_misspelled_policy_is_told_the_choices():
+    def configure(dash):
+        dash.jobs.value = 12
+        dash.handler_seconds.value = 0.0
+        dash.failure_policy.value = "transient until attempt two"
+
+    (problem,) = nb07.check_configure(configure)
+    assert "TraitError" in problem
+    assert "'transient until attempt 2'" in problem and "dash.failure_policy.value" in problem
