@@ -90,19 +90,19 @@ def check_report_outcome(
             problems.append(problem)
             continue
         after = store.get_job(job.id)
-        if not _accepted_by_the_store(store, job.id, expected):
-            problems.append(
-                f"after {call} the audit log has no accepted change of {job.id} to "
-                f"{expected.value}: the job was changed behind the store's back, so nothing "
-                "checked the move and nobody can see it happened. Ask the store for the change"
-            )
-        elif after.status is not expected:
+        if after.status is not expected:
             problems.append(
                 f"after {call} the job is {after.status.value}; it should be {expected.value}"
             )
         elif after.last_error != error:
             problems.append(
                 f"after {call} last_error is {after.last_error!r}; it should be {error!r}"
+            )
+        elif not _accepted_by_the_store(store, job.id, expected):
+            problems.append(
+                f"after {call} the audit log has no accepted change of {job.id} to "
+                f"{expected.value}: the job was changed behind the store's back, so nothing "
+                "checked the move and nobody can see it happened. Ask the store for the change"
             )
     return problems
 
