@@ -44,8 +44,10 @@ COURSE = (
     "05-atomic-updates-and-races",
     "06-broken-vs-correct",
     "07-dashboard",
-    "08-lost-workers",
-    "09-processes-and-machines",
+    "08-leases-and-fencing",
+    "09-permanent-failures-and-idempotency",
+    "10-processes-on-one-machine",
+    "11-many-machines",
 )
 """The course in run order. Each notebook links to the one before it and the one after it."""
 
@@ -61,7 +63,7 @@ notebooks are saved, and compared, with a throwaway server's database there."""
 IGNORE_MARKERS = ("# NBVAL_IGNORE_OUTPUT", "# NBVAL_SKIP")
 IGNORE_TAGS = {"nbval-ignore-output", "nbval-skip"}
 STARTER_TAG = "exercise-starter"
-GOALS = re.compile(r"learning goals|after this notebook you", re.IGNORECASE)
+GOALS = "## Learning goals\n\nAfter this notebook you will be able to:\n"
 
 
 def course_notebooks() -> list[Path]:
@@ -218,7 +220,13 @@ def notebook_path(request) -> Path:
 
 
 def test_enough_outputs_are_compared(notebook_path):
-    with_output = [cell for cell in code_cells(read(notebook_path)) if cell.outputs]
+    """A cell tagged ``postgres`` that says whether a server was named is left out of the count:
+    its output differs with the setup by design, so it is never compared."""
+    with_output = [
+        cell
+        for cell in code_cells(read(notebook_path))
+        if cell.outputs and POSTGRES_TAG not in cell.metadata.get("tags", [])
+    ]
     compared = [cell for cell in with_output if output_is_compared(cell)]
     assert with_output, "no code cell has output"
     share = len(compared) / len(with_output)
@@ -244,11 +252,28 @@ def test_stored_as_executed_top_to_bottom(notebook_path):
 
 
 def test_has_learning_goals_at_the_top(notebook_path):
-    """Within the first three cells: a "learning goals" (or "after this notebook you ...")
-    heading with a bulleted list of goals in the same cell."""
+    """Within the first three cells: the "Learning goals" heading, worded the same in every
+    notebook, with a bulleted list of goals in the same cell."""
     top = [cell.source for cell in read(notebook_path).cells[:3] if cell.cell_type == "markdown"]
-    goals = [text for text in top if GOALS.search(text) and re.search(r"^- ", text, re.MULTILINE)]
+    goals = [text for text in top if GOALS in text and re.search(r"^- ", text, re.MULTILINE)]
     assert goals, "no learning goals (a heading and a bulleted list) in the first three cells"
+
+
+def test_says_how_long_it_takes(notebook_path):
+    first_cell = read(notebook_path).cells[0].source
+    assert re.search(r"^\*About \d+ minutes\.\*$", first_cell, re.MULTILINE)
+
+
+MAX_CELLS = 45
+"""One sitting: a chapter longer than this has more than one idea in it, and should be split."""
+
+NOT_SPLIT_YET = {"02-failure-handling"}
+
+
+def test_fits_in_one_sitting(notebook_path):
+    if notebook_path.stem in NOT_SPLIT_YET:
+        pytest.xfail("too long for one sitting; not split yet")
+    assert len(read(notebook_path).cells) <= MAX_CELLS
 
 
 def test_links_to_previous_and_next(notebook_path):
@@ -357,6 +382,61 @@ def test_every_cell_survives_being_run_again(notebook_path):
             problems += [
                 f"cell {index}, second pass: {e.ename}: {e.evalue}" for e in errors_in(cell)
             ]
+    assert not problems, "\n".join(problems)
+
+
+SECTION = re.compile(r"^## ", re.MULTILINE)
+
+
+def sections_of(notebook: nbformat.NotebookNode) -> list[tuple[str, list[int]]]:
+    """``(heading, indices of its code cells)`` for every section: the cells from one markdown
+    cell with a ``## `` heading up to the next such cell. Cells above the first are in none."""
+    sections: list[tuple[str, list[int]]] = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown" and SECTION.search(cell.source):
+            heading = SECTION.split(cell.source, maxsplit=1)[1].splitlines()[0]
+            sections.append((heading, []))
+        elif cell.cell_type == "code" and sections:
+            sections[-1][1].append(index)
+    return sections
+
+
+def test_every_section_runs_again_after_the_whole_notebook(notebook_path):
+    """Run the whole notebook, then each section again from its heading, in the same kernel:
+    the last section first, then the one before it, up to the first.
+
+    So each section meets what the whole notebook (and the sections after it) left behind,
+    as it does when a learner scrolls back and runs a section again. Nothing may raise.
+    """
+    notebook = read(notebook_path)
+    client = NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=120,
+        allow_errors=True,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+    problems = []
+    with client.setup_kernel():
+        for index, cell in enumerate(notebook.cells):
+            if cell.cell_type == "code":
+                client.execute_cell(cell, index)
+                problems += [
+                    f"cell {index}, first run: {e.ename}: {e.evalue}" for e in errors_in(cell)
+                ]
+        for heading, indices in reversed(sections_of(notebook)):
+            for index in indices:
+                cell = notebook.cells[index]
+                client.execute_cell(cell, index)
+                problems += [
+                    f"section {heading!r} again, cell {index}: {e.ename}: {e.evalue}"
+                    for e in errors_in(cell)
+                ]
+                problems += [
+                    f"section {heading!r} again, cell {index} printed to stderr: {o.text[-300:]}"
+                    for o in cell.outputs
+                    if o.output_type == "stream" and o.name == "stderr"
+                ]
     assert not problems, "\n".join(problems)
 
 

@@ -6,10 +6,7 @@ from collections.abc import Callable
 from dataclasses import FrozenInstanceError
 from typing import Any
 
-from ..domain import Job, JobStatus
-from ..failures import simulated_work
-from ..pool import WorkerPool
-from ..stores.memory import InMemoryJobStore
+from .. import InMemoryJobStore, Job, JobStatus, WorkerPool, simulated_work
 from .feedback import Problems, attempt, broken_rules, limited
 
 REPORT_CASES: tuple[tuple[str, dict[str, Any], bool], ...] = (
@@ -101,4 +98,17 @@ def check_report_outcome(
             problems.append(
                 f"after {call} last_error is {after.last_error!r}; it should be {error!r}"
             )
+        elif not _accepted_by_the_store(store, job.id, expected):
+            problems.append(
+                f"after {call} the audit log has no accepted change of {job.id} to "
+                f"{expected.value}: the job was changed behind the store's back, so nothing "
+                "checked the move and nobody can see it happened. Ask the store for the change"
+            )
     return problems
+
+
+def _accepted_by_the_store(store: InMemoryJobStore, job_id: str, status: JobStatus) -> bool:
+    """True when the audit log shows the store accepting a move of ``job_id`` to ``status``."""
+    return any(
+        t.accepted and t.job_id == job_id and t.to_status is status for t in store.transitions()
+    )

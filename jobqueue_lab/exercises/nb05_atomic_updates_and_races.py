@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from .feedback import Problems, attempt, limited
@@ -26,33 +26,124 @@ RACE_HINT = (
 )
 
 
-class RaceWindow(dict):
-    """A dict of statuses that holds every reader, once it has read, until all racers have read.
+def kept_the_lock(status: str) -> str:
+    return (
+        f"claiming a {status} job returned with the lock still taken, so the next claim would "
+        "wait for it for ever. Whatever way claim returns, the lock must be free again"
+    )
 
-    After reading a status, a racer waits at a barrier for the others. Without a lock around
-    "read, then write", every racer reads the old status before any of them writes, so the
-    race happens on every run instead of once in a while. With the lock, only one racer can be
-    between its read and its write: the barrier gives up after ``patience`` seconds and the
-    racers go on one at a time, which is exactly what the lock is for.
+
+@dataclass
+class _Racer:
+    """One racer as the race window sees it."""
+
+    holds_lock: bool = False
+    unwritten_read: bool = False  # it has read a status and not written since
+    read_under_lock: bool = False  # ... and has held the lock ever since that read
+
+
+class RaceWindow:
+    """Holds open the moment between each racer's read of the status and its write.
+
+    A racer that has read may not write until every racer has read, unless it has held the
+    lock ever since its read; a racer that lets go of the lock between its read and its write
+    waits, as soon as it has let go, until every racer has read. So code that keeps one lock
+    from the read to the write is never held, and any other code has every racer read the old
+    status before any of them writes: the race happens on every run, not once in a while. A
+    wait gives up after ``patience`` seconds, and from then on nobody waits.
     """
 
-    def __init__(self, statuses: dict[str, str], racers: int, patience: float = 0.5) -> None:
+    def __init__(self, racers: int, patience: float = 0.5) -> None:
+        self._racers = racers
+        self._patience = patience
+        self._readers: set[threading.Thread] = set()
+        self._state: dict[threading.Thread, _Racer] = {}
+        self._changed = threading.Condition()
+        self._given_up = False
+
+    def _me(self) -> _Racer:
+        with self._changed:
+            return self._state.setdefault(threading.current_thread(), _Racer())
+
+    def has_read(self) -> None:
+        me = self._me()
+        me.unwritten_read, me.read_under_lock = True, me.holds_lock
+        with self._changed:
+            self._readers.add(threading.current_thread())
+            self._changed.notify_all()
+
+    def before_write(self) -> None:
+        me = self._me()
+        if me.unwritten_read and not me.read_under_lock:
+            self._wait_until_all_have_read()
+        me.unwritten_read = False
+
+    def lock_taken(self) -> None:
+        self._me().holds_lock = True
+
+    def lock_let_go(self) -> None:
+        me = self._me()
+        me.holds_lock = False
+        if me.unwritten_read and me.read_under_lock:
+            me.read_under_lock = False
+            self._wait_until_all_have_read()
+
+    def _wait_until_all_have_read(self) -> None:
+        with self._changed:
+            if not self._given_up:
+                everyone = self._changed.wait_for(
+                    lambda: len(self._readers) >= self._racers, self._patience
+                )
+                self._given_up = not everyone
+
+
+class WatchedStatuses(dict):
+    """The dict of statuses the racers share; it tells the race window of every read and write."""
+
+    def __init__(self, statuses: dict[str, str], window: RaceWindow) -> None:
         super().__init__(statuses)
-        self._barrier = threading.Barrier(racers, timeout=patience)
+        self._window = window
 
     def __getitem__(self, key: str) -> str:
         status = super().__getitem__(key)
-        self._wait_for_the_others()
+        self._window.has_read()
         return status
 
     def get(self, key: str, default: Any = None) -> Any:
         status = super().get(key, default)
-        self._wait_for_the_others()
+        self._window.has_read()
         return status
 
-    def _wait_for_the_others(self) -> None:
-        with contextlib.suppress(threading.BrokenBarrierError):
-            self._barrier.wait()
+    def __setitem__(self, key: str, value: str) -> None:
+        self._window.before_write()
+        super().__setitem__(key, value)
+
+
+class WatchedLock:
+    """A ``threading.Lock`` that tells the race window when a racer takes it and lets it go."""
+
+    def __init__(self, window: RaceWindow) -> None:
+        self._lock = threading.Lock()
+        self._window = window
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        taken = self._lock.acquire(blocking, timeout)
+        if taken:
+            self._window.lock_taken()
+        return taken
+
+    def release(self) -> None:
+        self._lock.release()
+        self._window.lock_let_go()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.release()
 
 
 def check_claim(claim: Callable[[dict[str, str], threading.Lock, str], bool]) -> Problems:
@@ -65,14 +156,16 @@ def check_claim(claim: Callable[[dict[str, str], threading.Lock, str], bool]) ->
     """
     problems: Problems = []
     for status, expected in (("pending", True), ("completed", False), ("failed", False)):
-        statuses = {"job-001": status}
-        answer, problem = _call_with_patience(claim, statuses, threading.Lock())
+        statuses, lock = {"job-001": status}, threading.Lock()
+        answer, problem = _call_with_patience(claim, statuses, lock)
         after = statuses.get("job-001")
         wanted = "processing" if expected else status
         if problem == HANGS:
             return [problem]
         if problem is not None:
             problems.append(problem)
+        elif lock.locked():
+            return [kept_the_lock(status)]
         elif answer is not expected or after != wanted:
             problems.append(
                 f"claiming a {status} job returned {answer!r} and left it {after}; "
@@ -98,8 +191,9 @@ def check_claim(claim: Callable[[dict[str, str], threading.Lock, str], bool]) ->
 
 def _race(claim: Callable[..., Any]) -> tuple[list[Any], Problems, str]:
     """Let ``RACERS`` threads claim job-001 at once; their answers, problems, final status."""
-    statuses = RaceWindow({"job-001": "pending"}, RACERS)
-    lock = threading.Lock()
+    window = RaceWindow(RACERS)
+    statuses = WatchedStatuses({"job-001": "pending"}, window)
+    lock = WatchedLock(window)
     answers: list[Any] = []
     problems: Problems = []
 

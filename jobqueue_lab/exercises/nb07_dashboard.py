@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..domain import JobStatus
+from .. import JobStatus
 from .feedback import Problems, attempt, broken_rules, limited
 
 JOBS = 12
@@ -25,10 +25,14 @@ def check_configure(configure: Callable[[Any], Any]) -> Problems:
     little handler time so the check is quick. The check makes its own dashboard, applies
     ``configure``, presses Run from code, and reads the store afterwards.
     """
-    from ..views.dashboard import CORRECT_WORKER, Dashboard  # only this check needs ipywidgets
+    from traitlets import TraitError  # only this check needs ipywidgets
+
+    from ..views.dashboard import CORRECT_WORKER, Dashboard
 
     dash = Dashboard(refresh_seconds=0.05, time_limit=RUN_SECONDS)
-    _, problem = attempt(configure, dash, call="configure(dash)")
+    _, problem = attempt(
+        configure, dash, call="configure(dash)", hints={TraitError: _choices_hint(dash)}
+    )
     if problem is not None:
         return [problem]
     settings = dash.settings()
@@ -69,3 +73,14 @@ def check_configure(configure: Callable[[Any], Any]) -> Problems:
     if not problems:
         problems = broken_rules(store)
     return limited(problems)
+
+
+def _choices_hint(dash: Any) -> str:
+    """What each drop-down control of ``dash`` accepts, for a learner who set one to
+    something it does not list."""
+    choices = [
+        f"dash.{name}.value is one of {', '.join(repr(option) for option in widget.options)}"
+        for name, widget in vars(dash).items()
+        if not name.startswith("_") and isinstance(getattr(widget, "options", None), tuple)
+    ]
+    return "a drop-down takes only the values it lists, spelled exactly: " + "; ".join(choices)

@@ -1,0 +1,223 @@
+"""Wrong answers to the exercises are caught, with feedback that points at what is wrong.
+
+The notebook tests prove that every starter is reported unsolved and every worked solution
+passes. These tests feed the checks the plausible wrong answers a learner writes on the way,
+the ones that look right and are not, and assert that each is caught, and told why.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+
+from jobqueue_lab import InMemoryJobStore, JobStatus
+from jobqueue_lab.exercises import nb02_failure_handling as nb02
+from jobqueue_lab.exercises import nb05_atomic_updates_and_races as nb05
+from jobqueue_lab.exercises import nb07_dashboard as nb07
+from jobqueue_lab.exercises import nb08_leases_and_fencing as nb08
+from jobqueue_lab.exercises import nb09_permanent_failures_and_idempotency as nb09
+from jobqueue_lab.exercises import nb11_many_machines as nb11
+
+# --- 05: a claim under a lock -------------------------------------------------------------
+
+
+def lock_around_the_read_only(statuses, lock, job_id):
+    with lock:
+        status = statuses.get(job_id)
+    if status != "pending":
+        return False
+    statuses[job_id] = "processing"
+    return True
+
+
+def lock_around_read_and_write_apart(statuses, lock, job_id):
+    with lock:
+        status = statuses[job_id]
+    if status != "pending":
+        return False
+    with lock:
+        statuses[job_id] = "processing"
+    return True
+
+
+def lock_around_the_write_only(statuses, lock, job_id):
+    if statuses[job_id] != "pending":
+        return False
+    with lock:
+        statuses[job_id] = "processing"
+    return True
+
+
+def lock_never_released(statuses, lock, job_id):
+    lock.acquire()
+    if statuses[job_id] != "pending":
+        return False
+    statuses[job_id] = "processing"
+    return True
+
+
+def test_05_a_lock_that_does_not_cover_read_and_write_loses_the_race():
+    for claim in (
+        lock_around_the_read_only,
+        lock_around_read_and_write_apart,
+        lock_around_the_write_only,
+    ):
+        problems = nb05.check_claim(claim)
+        assert len(problems) == 1, (claim.__name__, problems)
+        assert "more than one of them won" in problems[0], claim.__name__
+        assert nb05.RACE_HINT in problems[0]
+
+
+def test_05_a_lock_never_let_go_is_named_at_once():
+    started = time.monotonic()
+    problems = nb05.check_claim(lock_never_released)
+    assert problems == [nb05.kept_the_lock("pending")]
+    assert time.monotonic() - started < nb05.PATIENCE
+
+
+def test_05_a_correct_claim_is_never_held_in_the_window():
+    def claim(statuses, lock, job_id):
+        with lock:
+            if statuses[job_id] != "pending":
+                return False
+            statuses[job_id] = "processing"
+            return True
+
+    started = time.monotonic()
+    assert nb05.check_claim(claim) == []
+    assert time.monotonic() - started < 1.0
+
+
+def test_05_the_race_window_holds_no_thread_once_the_check_returns():
+    before = threading.active_count()
+    nb05.check_claim(lock_around_the_read_only)
+    assert threading.active_count() == before
+
+
+# --- 02: signal, don't set -----------------------------------------------------------------
+
+
+def test_02_an_outcome_written_into_the_store_behind_its_back_is_caught():
+    def report_outcome(store, job_id, error):
+        job = store.get_job(job_id)
+        status = JobStatus.COMPLETED if error is None else JobStatus.FAILED
+        store._jobs[job_id] = replace(job, status=status, last_error=error)
+
+    problems = nb02.check_report_outcome(report_outcome)
+    assert len(problems) == 2
+    assert all("no accepted change" in p and "behind the store's back" in p for p in problems)
+
+
+# --- 08: keep the lease alive; 09: an invoice sent once --------------------------------------
+
+
+def test_08_a_lease_renewed_in_another_store_says_which_store_holds_the_job():
+    elsewhere = InMemoryJobStore()  # the notebook's own store, with a job-001 of its own
+    elsewhere.claim_job(elsewhere.create_job("resize").id, actor="worker-1")
+    elsewhere.release_job("job-001", 1, actor="worker-1")
+
+    def long_export(job, step):
+        for _ in range(3):
+            step(job)
+            elsewhere.renew_lease(job.id, claim=job.claim, actor="worker-1")
+
+    problems = nb08.check_long_export(long_export)
+    assert len(problems) == 1
+    assert "raised StaleClaim" in problems[0]
+    assert nb08.OTHER_STORE_HINT in problems[0]
+
+
+SENT_IDS: set[str] = set()
+
+
+def remembered_after_sending(job, mail):
+    if job.id in SENT_IDS:
+        return
+    mail.send(job.payload["to"], nb09.invoice_text(job.payload["number"]))
+    SENT_IDS.add(job.id)
+
+
+def remembered_before_sending(job, mail):
+    if job.id in SENT_IDS:
+        return
+    SENT_IDS.add(job.id)
+    mail.send(job.payload["to"], nb09.invoice_text(job.payload["number"]))
+
+
+def test_09_invoices_remembered_by_the_handler_are_caught():
+    SENT_IDS.clear()
+    problems = nb09.check_send_invoice(remembered_after_sending)
+    assert problems and all("was sent 2 times" in p for p in problems), problems
+
+    SENT_IDS.clear()
+    problems = nb09.check_send_invoice(remembered_before_sending)
+    assert problems and all("without a key" in p for p in problems), problems
+
+
+def test_09_a_second_run_of_a_remembering_handler_is_not_blamed_on_keys():
+    SENT_IDS.clear()
+    nb09.check_send_invoice(remembered_before_sending)
+    problems = nb09.check_send_invoice(remembered_before_sending)
+    assert problems and all("never handed to the mail service" in p for p in problems), problems
+    assert not any("key" in p for p in problems)
+
+
+def test_09_one_key_for_every_job_is_told_apart_from_no_key():
+    def send_invoice(job, mail):
+        number = job.payload["number"]
+        mail.send(job.payload["to"], nb09.invoice_text(number), key="invoice")
+
+    problems = nb09.check_send_invoice(send_invoice)
+    assert problems and all("Different jobs need different keys" in p for p in problems)
+
+
+# --- 11: a claim in one statement ----------------------------------------------------------
+
+
+def claim_in_a_plain_transaction(db, job_id):
+    db.execute("BEGIN")
+    (status,) = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    if status != "pending":
+        db.execute("ROLLBACK")
+        return False
+    db.execute("UPDATE jobs SET status = 'processing' WHERE id = ?", (job_id,))
+    db.execute("COMMIT")
+    return True
+
+
+def test_11_a_plain_begin_is_told_what_begin_immediate_changes():
+    started = time.monotonic()
+    problems = nb11.check_claim(claim_in_a_plain_transaction)
+    assert problems and all("database is locked" in p for p in problems), problems
+    assert all(nb11.LOCKED_HINT in p for p in problems)
+    assert not any("did not return" in p for p in problems)
+    assert time.monotonic() - started < nb11.PATIENCE
+
+
+def test_11_begin_immediate_wins_the_race_once():
+    def claim(db, job_id):
+        db.execute("BEGIN IMMEDIATE")
+        (status,) = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if status != "pending":
+            db.execute("ROLLBACK")
+            return False
+        db.execute("UPDATE jobs SET status = 'processing' WHERE id = ?", (job_id,))
+        db.execute("COMMIT")
+        return True
+
+    assert nb11.check_claim(claim) == []
+
+
+# --- 07: a misspelled choice ---------------------------------------------------------------
+
+
+def test_07_a_misspelled_policy_is_told_the_choices():
+    def configure(dash):
+        dash.jobs.value = 12
+        dash.handler_seconds.value = 0.0
+        dash.failure_policy.value = "transient until attempt two"
+
+    (problem,) = nb07.check_configure(configure)
+    assert "TraitError" in problem
+    assert "'transient until attempt 2'" in problem and "dash.failure_policy.value" in problem
