@@ -20,8 +20,8 @@ from pathlib import Path
 
 from jobqueue_lab import JobStatus
 from jobqueue_lab.domain import Job
+from jobqueue_lab.processes.serve import serve, stop_on_signals
 from jobqueue_lab.stores.urls import open_store
-from jobqueue_lab.worker_process import serve, stop_on_signals
 
 from .gated import GatedWorkers, ready_then_wait, settled_after
 from .jobs import RUNS_PER_JOB, SETTLED_POLL, TIMEOUT, BenchmarkError, check_outcome, job_fails

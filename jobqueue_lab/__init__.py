@@ -36,7 +36,7 @@ from .failures import (
     simulated_work,
 )
 from .pool import WorkerPool
-from .process_workers import ProcessWorkers
+from .processes.workers import ProcessWorkers
 from .stores.contract import JobStore
 from .stores.memory import InMemoryJobStore, sequential_ids
 from .stores.postgres import PostgresJobStore

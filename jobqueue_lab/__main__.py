@@ -1,6 +1,7 @@
 """The command line: worker and sweeper processes around a store that processes share.
 
-    python -m jobqueue_lab worker --store sqlite:///jobs.db --handler jobqueue_lab.handlers:work
+    python -m jobqueue_lab worker --store sqlite:///jobs.db \
+        --handler jobqueue_lab.processes.handlers:work
         [--workers N] [--lease-seconds S] [--sweeper] [--sweeper-interval S] [--name NAME]
     python -m jobqueue_lab sweeper --store postgresql://localhost/jobs [--interval S]
 
@@ -16,8 +17,8 @@ import os
 import sys
 import threading
 
+from .processes.serve import load_handler, serve, stop_on_signals, stop_with_parent, sweeper
 from .stores.urls import is_shared, open_store
-from .worker_process import load_handler, serve, stop_on_signals, stop_with_parent, sweeper
 
 SWEEPER_INTERVAL = 0.1
 """Seconds between two sweeps, unless told otherwise."""

@@ -20,8 +20,8 @@ import pytest
 
 from jobqueue_lab import COMPLETED, FAILED, PENDING, PROCESSING
 from jobqueue_lab.checks import find_violations
-from jobqueue_lab.handlers import read_runs
-from jobqueue_lab.process_workers import ProcessWorkers
+from jobqueue_lab.processes.handlers import read_runs
+from jobqueue_lab.processes.workers import ProcessWorkers
 from tests.support import wait_for
 
 pytestmark = pytest.mark.processes
@@ -127,7 +127,7 @@ def test_a_job_whose_process_is_killed_is_recovered_after_its_lease_and_retried(
     job = held_job(store, tmp_path)
     url = make_sql_store.url(store)
     with ProcessWorkers(
-        url, processes=2, handler="jobqueue_lab.handlers:hold", lease_seconds=1
+        url, processes=2, handler="jobqueue_lab.processes.handlers:hold", lease_seconds=1
     ) as workers:
         [(_, claim, holder)] = wait_for_runs(tmp_path, 1)
         assert (claim, store.get_job(job.id).claimed_by) == (1, holder)
@@ -158,7 +158,7 @@ def test_a_late_report_from_a_frozen_worker_is_fenced_off(make_sql_store, tmp_pa
     job = held_job(store, tmp_path)
     url = make_sql_store.url(store)
     with ProcessWorkers(
-        url, processes=2, handler="jobqueue_lab.handlers:hold", lease_seconds=1
+        url, processes=2, handler="jobqueue_lab.processes.handlers:hold", lease_seconds=1
     ) as workers:
         [(_, _, zombie)] = wait_for_runs(tmp_path, 1)
         workers.kill(zombie, signal.SIGSTOP)  # frozen: no heartbeat, no report, no exit
@@ -190,7 +190,8 @@ def test_a_stopped_process_releases_the_job_it_was_running(make_sql_store, tmp_p
     store = make_sql_store()
     job = held_job(store, tmp_path, max_retries=1)
     url = make_sql_store.url(store)
-    workers = ProcessWorkers(url, processes=1, handler="jobqueue_lab.handlers:hold").start()
+    hold = "jobqueue_lab.processes.handlers:hold"
+    workers = ProcessWorkers(url, processes=1, handler=hold).start()
     try:
         [(_, _, holder)] = wait_for_runs(tmp_path, 1)
     finally:
@@ -213,7 +214,7 @@ def test_a_store_reopened_after_every_process_died_recovers_jobs_through_their_l
     workers = ProcessWorkers(
         url,
         processes=2,
-        handler="jobqueue_lab.handlers:hold",
+        handler="jobqueue_lab.processes.handlers:hold",
         lease_seconds=1,
         sweeper_interval=None,
     ).start()
@@ -239,7 +240,7 @@ def test_a_store_reopened_after_every_process_died_recovers_jobs_through_their_l
         f"lease expired after 1.0 s: {holders[job_id]} lost or stuck on attempt 1" for job_id in ids
     ]
     release(tmp_path)
-    with ProcessWorkers(url, processes=1, handler="jobqueue_lab.handlers:hold"):
+    with ProcessWorkers(url, processes=1, handler="jobqueue_lab.processes.handlers:hold"):
         assert reopened.wait_until_settled(timeout=DEADLINE)
     assert [(job.status, job.attempts) for job in reopened.list_jobs()] == [(COMPLETED, 2)] * 2
     assert find_violations(reopened.list_jobs(), reopened.transitions()) == []
@@ -283,7 +284,7 @@ def test_workers_end_when_the_process_that_started_them_is_killed(make_sql_store
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from jobqueue_lab.process_workers import ProcessWorkers\n"
+        "from jobqueue_lab.processes.workers import ProcessWorkers\n"
         "workers = ProcessWorkers(sys.argv[1], processes=2).start()\n"
         "Path(sys.argv[2]).write_text(' '.join(str(p.pid) for p in workers.processes()))\n"
         "sys.stdin.read()\n"
@@ -307,9 +308,12 @@ def test_workers_end_when_the_process_that_started_them_is_killed(make_sql_store
     [
         (["--store", "memory://", "--handler", "m:f"], "must name a store that processes share"),
         (["--handler", "nothing"], "handler must look like module:function"),
-        (["--handler", "jobqueue_lab.handlers:nope"], "has no 'nope'"),
+        (["--handler", "jobqueue_lab.processes.handlers:nope"], "has no 'nope'"),
         (["--handler", "no_such_module:f"], "No module named 'no_such_module'"),
-        (["--handler", "jobqueue_lab.handlers:noop", "--workers", "0"], "--workers must be 1"),
+        (
+            ["--handler", "jobqueue_lab.processes.handlers:noop", "--workers", "0"],
+            "--workers must be 1",
+        ),
     ],
 )
 def test_the_worker_command_refuses_bad_arguments_and_says_why(make_sql_store, arguments, message):
@@ -333,7 +337,7 @@ def test_a_worker_process_stops_on_sigterm_and_on_sigint(make_sql_store):
         command = [sys.executable, "-m", "jobqueue_lab", "worker", "--store", url]
         command += [
             "--handler",
-            "jobqueue_lab.handlers:noop",
+            "jobqueue_lab.processes.handlers:noop",
             "--workers",
             "2",
             "--log-level",

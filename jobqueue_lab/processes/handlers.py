@@ -1,8 +1,8 @@
 """Job handlers for worker processes: deterministic demo work, importable by name.
 
 A worker process is told its handler as ``module:function`` (``python -m jobqueue_lab worker
---handler jobqueue_lab.handlers:work``) and imports it. A function defined in a notebook cannot
-travel to another process, so handlers for processes live in modules, like these.
+--handler jobqueue_lab.processes.handlers:work``) and imports it. A function defined in a
+notebook cannot travel to another process, so handlers for processes live in modules, like these.
 
 Each handler reads its instructions from the job's payload, so whoever creates a job decides
 what its runs will do:
@@ -22,10 +22,10 @@ import threading
 import time
 from pathlib import Path
 
-from .domain import Job
-from .errors import PermanentFailure
-from .failures import SimulatedFailure, WorkInterrupted, fail_until_attempt, simulated_work
-from .worker import heartbeat, heartbeat_interval, stop_requested
+from ..domain import Job
+from ..errors import PermanentFailure
+from ..failures import SimulatedFailure, WorkInterrupted, fail_until_attempt, simulated_work
+from ..worker import heartbeat, heartbeat_interval, stop_requested
 
 HOLD_POLL = 0.01
 """How often, in seconds, ``hold`` looks for its release file."""

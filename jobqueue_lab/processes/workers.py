@@ -22,9 +22,9 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
-from .pool import STOP_TIMEOUT
-from .stores.urls import is_shared
-from .validation import check_int, check_number, check_text
+from ..pool import STOP_TIMEOUT
+from ..stores.urls import is_shared
+from ..validation import check_int, check_number, check_text
 
 KILL_WAIT = 10.0
 """How long, in seconds, to wait for a process to be gone after SIGKILL."""
@@ -49,7 +49,8 @@ class ProcessWorkers:
     (``module:function``) on jobs from the store at ``store_url``, plus a sweeper process
     (unless ``sweeper_interval`` is ``None``). In a notebook::
 
-        workers = ProcessWorkers("sqlite:///jobs.db", 3, "jobqueue_lab.handlers:work").start()
+        handler = "jobqueue_lab.processes.handlers:work"
+        workers = ProcessWorkers("sqlite:///jobs.db", 3, handler).start()
         workers.kill("process-2")   # SIGKILL: its job waits for its lease to run out
         workers.stop()
     """
@@ -58,7 +59,7 @@ class ProcessWorkers:
         self,
         store_url: str,
         processes: int = 3,
-        handler: str = "jobqueue_lab.handlers:work",
+        handler: str = "jobqueue_lab.processes.handlers:work",
         *,
         workers: int = 1,
         lease_seconds: float | None = None,

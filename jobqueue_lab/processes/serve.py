@@ -20,11 +20,11 @@ import sys
 import threading
 import time
 
-from .pool import STOP_TIMEOUT
-from .stores.contract import JobStore
-from .sweeper import Sweeper
-from .validation import check_callable, check_int, check_number, check_text
-from .worker import ClaimingWorker, Handler
+from ..pool import STOP_TIMEOUT
+from ..stores.contract import JobStore
+from ..sweeper import Sweeper
+from ..validation import check_callable, check_int, check_number, check_text
+from ..worker import ClaimingWorker, Handler
 
 log = logging.getLogger(__name__)
 
