@@ -1,6 +1,6 @@
 """The command line: worker and sweeper processes around a store that processes share.
 
-    python -m jobqueue_lab worker --store sqlite:///jobs.db \
+    python -m jobqueue_lab worker --store sqlite:///jobs.db
         --handler jobqueue_lab.processes.handlers:work
         [--workers N] [--lease-seconds S] [--sweeper] [--sweeper-interval S] [--name NAME]
     python -m jobqueue_lab sweeper --store postgresql://localhost/jobs [--interval S]
