@@ -21,6 +21,12 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Job], object]
 
+MIN_IDLE = 0.005
+"""The first pause, in seconds, of a ``ClaimingWorker`` that found nothing to do."""
+
+MAX_IDLE = 0.2
+"""The longest pause, in seconds, of a ``ClaimingWorker`` that keeps finding nothing to do."""
+
 # What the handler running on this thread may reach without being passed it: its worker's
 # stop event, and the store, job and lease length of the claim it runs under.
 _current = threading.local()
@@ -184,10 +190,3 @@ class ClaimingWorker(Worker):
             else:
                 pause = MIN_IDLE
                 self.process(job)
-
-
-MIN_IDLE = 0.005
-"""The first pause, in seconds, of a ``ClaimingWorker`` that found nothing to do."""
-
-MAX_IDLE = 0.2
-"""The longest pause, in seconds, of a ``ClaimingWorker`` that keeps finding nothing to do."""
