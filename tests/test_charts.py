@@ -21,21 +21,23 @@ from jobqueue_lab import (
     simulated_work,
 )
 from jobqueue_lab.views.charts import (
-    LEASE_EXPIRED,
-    LEASE_OUTCOME_COLOURS,
     OUTCOME_COLOURS,
     RELEASE_LABEL,
     SIDE_COLOURS,
     SQUARE,
     WIDE,
-    attempts_timeline,
     comparison_chart,
-    lease_timeline,
     release_edge,
     state_machine_chart,
     state_machine_edges,
     status_over_time,
     transition_matrix,
+)
+from jobqueue_lab.views.timelines import (
+    LEASE_EXPIRED,
+    LEASE_OUTCOME_COLOURS,
+    attempts_timeline,
+    lease_timeline,
 )
 
 
