@@ -9,21 +9,24 @@ import ipywidgets as widgets
 import pytest
 
 from jobqueue_lab import InMemoryJobStore, JobStatus, ManualClock, StaleClaim
+from jobqueue_lab import lost_worker as lost_worker_module
 from jobqueue_lab.checks import find_violations
+from jobqueue_lab.lost_worker import (
+    LOST_JOB,
+    LOST_LEASE_SECONDS,
+    LosesItsWorker,
+    lost_worker_story,
+)
 from jobqueue_lab.views import dashboard as dashboard_module
 from jobqueue_lab.views.dashboard import (
     BROKEN_WORKER,
     CORRECT_WORKER,
     FAILURE_POLICIES,
-    LOST_JOB,
-    LOST_LEASE_SECONDS,
     LOST_WORKER_NEEDS_LEASES,
     STOPPED_BY_BUTTON,
     STOPPED_BY_NEW_DASHBOARD,
     Dashboard,
-    LosesItsWorker,
     job_mix,
-    lost_worker_story,
 )
 from jobqueue_lab.views.tables import FAILED_ROW_COLOUR
 from tests.support import wait_for
@@ -428,7 +431,7 @@ def test_a_lost_worker_s_job_is_recovered_retried_and_its_late_report_refused(ca
 
 
 def test_stop_while_a_worker_is_lost_releases_its_job(monkeypatch):
-    monkeypatch.setattr(dashboard_module, "LOST_LEASE_SECONDS", 600.0)
+    monkeypatch.setattr(lost_worker_module, "LOST_LEASE_SECONDS", 600.0)
     dash = lose_a_worker(Dashboard(), jobs=3, policy="none", workers=2)
     dash.run()
     try:

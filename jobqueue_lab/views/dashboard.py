@@ -20,8 +20,6 @@ made without pyplot, because pyplot's list of open figures is not safe to use fr
 
 from __future__ import annotations
 
-import base64
-import io
 import threading
 import time
 from collections.abc import Mapping
@@ -31,24 +29,23 @@ from typing import Any
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from ..audit import Transition
-from ..domain import Job, JobStatus
+from ..domain import JobStatus
 from ..failures import (
     FailurePolicy,
-    WorkInterrupted,
     fail_by_type,
     fail_every_nth_attempt,
     fail_on_payload,
     fail_until_attempt,
     simulated_work,
 )
+from ..lost_worker import LOST_JOB, lost_worker_story, pool_with_a_lost_worker
 from ..mistakes.mutating_pool import MutatingWorkerPool
 from ..pool import WorkerPool
-from ..stores.contract import JobStore
 from ..stores.memory import InMemoryJobStore
 from ..validation import check_int, check_number
-from ..worker import Handler, describe_failure, stop_requested
+from ..worker import describe_failure
 from .charts import STATUS_COLOURS, WIDE, status_over_time
+from .outputs import display_data, figure_output, text_output
 from .tables import jobs_table, styled_jobs_table, transitions_table
 
 FAILURE_POLICIES: Mapping[str, FailurePolicy | None] = {
@@ -65,11 +62,6 @@ BROKEN_WORKER = "broken (mutates state)"
 
 READY, RUNNING, FINISHED, STOPPED = "ready", "running", "finished", "stopped"
 
-LOST_JOB = "job-001"
-"""The job whose first attempt loses its worker when "Lose a worker" is ticked."""
-
-LOST_LEASE_SECONDS = 1.0
-"""The lease of a run with a lost worker: short, so its recovery happens while you watch."""
 
 LOST_WORKER_NEEDS_LEASES = (
     "Lose a worker: the broken worker's store keeps no leases, so nothing would ever notice"
@@ -287,11 +279,11 @@ class Dashboard:
         try:
             outcome, why = self._drive(pool, settings, stop)
             self._refresh(pool.store)
-            message = () if why is None else (_text_output(why),)
+            message = () if why is None else (text_output(why),)
             lost = _lost_worker_outputs(settings, pool.store)
             self.output.outputs = message + lost + _results(pool)
         except Exception as exc:
-            self.output.outputs = (_text_output(f"The run failed: {describe_failure(exc)}"),)
+            self.output.outputs = (text_output(f"The run failed: {describe_failure(exc)}"),)
         finally:
             self._end(outcome)
 
@@ -372,7 +364,9 @@ class Dashboard:
 def _make_pool(settings: RunSettings) -> WorkerPool:
     handler = simulated_work(settings.handler_seconds, FAILURE_POLICIES[settings.failure_policy])
     if settings.lost_worker and settings.worker == CORRECT_WORKER:
-        return _pool_with_a_lost_worker(settings, handler)
+        return pool_with_a_lost_worker(
+            handler, settings.workers, settings.sweeper_interval, max(settings.jobs, 1)
+        )
     options = {
         "workers": settings.workers,
         "handler": handler,
@@ -387,85 +381,6 @@ def _make_pool(settings: RunSettings) -> WorkerPool:
 # --- "Lose a worker": a hung attempt, its recovery, and its late report ----------------------
 
 
-@dataclass(frozen=True)
-class LosesItsWorker:
-    """A handler whose worker is lost on the first attempt of one job, then comes back late.
-
-    That attempt sends no heartbeat and reports nothing, so its lease runs out and the sweeper
-    recovers the job for another worker. The lost worker comes back once the job has moved on
-    (another claim holds it, or it is settled) and reports "completed", which the store
-    refuses. A real lost worker comes back whenever it likes, or never; waiting for that
-    moment makes every run show the refusal. If the pool stops first, the attempt ends the
-    way any attempt cut short by a stop does. Every other attempt runs ``handler``.
-    """
-
-    handler: Handler
-    store: JobStore
-    job_id: str = LOST_JOB
-    poll_seconds: float = 0.02
-
-    def __call__(self, job: Job) -> object:
-        if job.id != self.job_id or job.claim != 1:
-            return self.handler(job)
-        stop = stop_requested()
-        while not self._moved_on(job):
-            if stop.wait(self.poll_seconds) and not self._moved_on(job):
-                raise WorkInterrupted("stopped before the lost worker came back")
-        return None
-
-    def _moved_on(self, job: Job) -> bool:
-        now = self.store.get_job(job.id)
-        return now.claim != job.claim or now.is_settled
-
-
-def _pool_with_a_lost_worker(settings: RunSettings, handler: Handler) -> WorkerPool:
-    """The correct pool with a short lease, whose workers lose one attempt of ``LOST_JOB``."""
-    store = InMemoryJobStore(lease_seconds=LOST_LEASE_SECONDS)
-    return WorkerPool(
-        store,
-        workers=settings.workers,
-        handler=LosesItsWorker(handler, store),
-        sweeper_interval=settings.sweeper_interval,
-        queue_capacity=max(settings.jobs, 1),
-    )
-
-
-def lost_worker_story(store: InMemoryJobStore, job_id: str = LOST_JOB) -> str:
-    """What happened to the job whose worker was lost, told from the store's audit log alone:
-    who lost it, the recovery, the attempt that replaced it, and the late report's refusal."""
-    log = [t for t in store.transitions() if t.job_id == job_id and t.from_status is not None]
-    claims = {t.claim: t for t in log if t.accepted and t.to_status is JobStatus.PROCESSING}
-    first = claims.get(1)
-    if first is None:
-        return f"{job_id} was never claimed in this run, so no worker was lost."
-    lines = [f"{first.actor} took {job_id} (claim 1) and went quiet: no heartbeat, no report."]
-    for t in log:
-        if not t.accepted and t.claim == 1:
-            lines.append(f"{first.actor} came back late; the store refused it: {t.detail}.")
-        elif t.accepted and t.from_status is JobStatus.PROCESSING:
-            lines.append(_ending(t, claims))
-        elif t.accepted and t.to_status is JobStatus.PROCESSING and t.claim != 1:
-            lines.append(f"{t.actor} ran it again under claim {t.claim}.")
-    return "\n".join(lines)
-
-
-def _ending(t: Transition, claims: Mapping[int | None, Transition]) -> str:
-    """One line for the change that ended an attempt of the lost worker's job."""
-    if t.to_status is JobStatus.PENDING:
-        return (
-            f"The run stopped: {t.actor} gave the job back under claim {t.claim} (a release),"
-            " and that attempt was not counted."
-        )
-    if t.claim == 1 and t.actor != claims[1].actor:
-        return f"Its lease ran out, and {_the(t.actor)} failed the job: {t.detail}."
-    outcome = t.to_status.value + (f" ({t.detail})" if t.detail else "")
-    return f"Claim {t.claim} ended {outcome}."
-
-
-def _the(actor: str) -> str:
-    return "the sweeper" if actor == "sweeper" else actor
-
-
 def _lost_worker_outputs(
     settings: RunSettings, store: InMemoryJobStore
 ) -> tuple[dict[str, Any], ...]:
@@ -473,13 +388,13 @@ def _lost_worker_outputs(
     if not settings.lost_worker:
         return ()
     if settings.worker != CORRECT_WORKER:
-        return (_text_output(LOST_WORKER_NEEDS_LEASES),)
-    story = _text_output(lost_worker_story(store))
+        return (text_output(LOST_WORKER_NEEDS_LEASES),)
+    story = text_output(lost_worker_story(store))
     if LOST_JOB not in {job.id for job in store.list_jobs()}:
         return (story,)
     log = transitions_table(store, job_id=LOST_JOB, claims=True)
     table = {"text/plain": log.to_string(), "text/html": log.to_html(index=False)}
-    return (story, _display_data(table))
+    return (story, display_data(table))
 
 
 def _counts_html(counts: Mapping[JobStatus, int]) -> str:
@@ -510,37 +425,16 @@ def _results(pool: WorkerPool) -> tuple[dict[str, Any], ...]:
     """
     store = pool.store
     if isinstance(pool, MutatingWorkerPool):
-        return (_table_output(store), _text_output(f"{NO_HISTORY}\n{pool.damage_report()}"))
+        return (_table_output(store), text_output(f"{NO_HISTORY}\n{pool.damage_report()}"))
     fig = Figure(figsize=WIDE, layout="constrained")
     status_over_time(store, ax=fig.add_subplot())
-    return (_table_output(store), _figure_output(fig))
+    return (_table_output(store), figure_output(fig))
 
 
 def _table_output(store: InMemoryJobStore) -> dict[str, Any]:
-    return _display_data(
+    return display_data(
         {
             "text/plain": jobs_table(store).to_string(max_rows=TABLE_ROWS),
             "text/html": styled_jobs_table(store).to_html(max_rows=TABLE_ROWS),
         }
     )
-
-
-def _figure_output(fig: Figure) -> dict[str, Any]:
-    png = io.BytesIO()
-    fig.savefig(png, format="png")
-    width, height = fig.get_size_inches()
-    return _display_data(
-        {
-            "image/png": base64.b64encode(png.getvalue()).decode("ascii"),
-            "text/plain": f"<Figure size {width:g}x{height:g} inches>",
-        }
-    )
-
-
-def _text_output(text: str) -> dict[str, Any]:
-    return {"output_type": "stream", "name": "stdout", "text": text + "\n"}
-
-
-def _display_data(data: dict[str, str]) -> dict[str, Any]:
-    return {"output_type": "display_data", "data": data, "metadata": {}}
-
