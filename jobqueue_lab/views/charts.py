@@ -23,11 +23,8 @@ from matplotlib.ticker import MaxNLocator
 
 from ..domain import RELEASE, TRANSITIONS, JobStatus
 from ..stores.memory import InMemoryJobStore
-from .tables import (
-    IN_PROGRESS,
-    status_counts_over_time,
-    transition_counts,
-)
+from .history import IN_PROGRESS
+from .tables import status_counts_over_time, transition_counts
 
 WIDE = (9.0, 4.0)
 SQUARE = (6.0, 5.0)

@@ -244,8 +244,9 @@ class Dashboard:
     def stop(self) -> None:
         """Ask the run to stop, as the Stop button does; return at once.
 
-        The pool then stops its workers: an attempt in progress is cut short and recorded as
-        failed with the reason, and queued jobs stay pending, so no job is left processing.
+        The pool then stops its workers: an attempt in progress is cut short and given back
+        (released, its attempt not counted), and queued jobs stay pending, so no job is left
+        processing.
         The broken pool first lets go of a worker it holds at its race window.
         """
         self._stop(STOPPED_BY_BUTTON)

@@ -18,20 +18,14 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from ..audit import Transition, is_lease_expiry
+from ..audit import Transition
 from ..domain import Job, JobStatus, may_retry, parse_status
 from ..stores.memory import InMemoryJobStore
-
-IN_PROGRESS = "in progress"
-"""The outcome of an attempt whose worker has not signalled yet."""
-
-RELEASED = "released"
-"""The outcome of an attempt whose worker gave the job back as it stopped (the release move)."""
+from .history import attempts_in
 
 PERMANENT = "permanent"
 OUT_OF_ATTEMPTS = "out of attempts"
@@ -202,7 +196,7 @@ def attempts_table(
         (a.job_id, a.number, a.worker, a.outcome, a.error)
         + ((_ms(a.started), _ms_or_none(a.finished)) if times else ())
         + ((a.lease, a.lease_expired) if leases else ())
-        for a in _attempts(_log(store))
+        for a in attempts_in(_log(store))
     ]
     columns = ("job_id", "attempt", "worker", "outcome", "error")
     columns = _with_times(columns, times, "started_ms", "finished_ms")
@@ -340,50 +334,6 @@ def frame_from_rows(
             for name, column in zip(columns, values)
         }
     )
-
-
-# --- rebuilding attempts from the audit log --------------------------------------------------
-
-
-@dataclass
-class _Attempt:
-    job_id: str
-    number: int
-    worker: str
-    started: float
-    lease: float | None
-    finished: float | None = None
-    outcome: str = IN_PROGRESS
-    error: str | None = None
-    lease_expired: bool = False
-
-
-def _attempts(log: Iterable[Transition]) -> list[_Attempt]:
-    """Pair each accepted claim with the change that ended it: the outcome its worker
-    signalled, the sweeper's recovery of an expired lease, or a release."""
-    by_job: dict[str, list[_Attempt]] = {}
-    running: dict[str, _Attempt] = {}
-    for entry in log:
-        if not entry.accepted:
-            continue
-        attempts = by_job.setdefault(entry.job_id, [])
-        if entry.to_status is JobStatus.PROCESSING:
-            attempt = _Attempt(
-                entry.job_id, len(attempts) + 1, entry.actor, entry.at, entry.lease_seconds
-            )
-            attempts.append(attempt)
-            running[entry.job_id] = attempt
-        elif entry.from_status is JobStatus.PROCESSING:
-            attempt = running.pop(entry.job_id, None)
-            if attempt is not None:
-                attempt.finished = entry.at
-                if entry.to_status is JobStatus.PENDING:
-                    attempt.outcome = RELEASED
-                else:
-                    attempt.outcome = entry.to_status.value
-                    attempt.error = entry.detail
-                    attempt.lease_expired = is_lease_expiry(entry)
-    return [attempt for attempts in by_job.values() for attempt in attempts]
 
 
 # --- small helpers ----------------------------------------------------------------------------

@@ -30,7 +30,8 @@ from .charts import (
     empty_chart,
     figure_and_axes,
 )
-from .tables import RELEASED, attempts_table, transitions_table
+from .history import RELEASED
+from .tables import attempts_table, transitions_table
 
 LEASE_EXPIRED = audit.LEASE_EXPIRED
 """How ``lease_timeline`` names an attempt the sweeper failed because its lease ran out."""
