@@ -65,6 +65,16 @@ def described(value: Any) -> str:
     return f"<{type(value).__name__}>" if " at 0x" in shown else shown
 
 
+def wrong_claim(status: str, answer: object, after: object, expected: bool) -> str:
+    """What a claim of a job that was ``status`` did wrong: it should have returned ``expected``
+    (whether the job was free to claim) and left the job processing, or left it as it was."""
+    wanted = "processing" if expected else status
+    return (
+        f"claiming a {status} job returned {answer!r} and left it {after}; "
+        f"it should return {expected} and leave it {wanted}"
+    )
+
+
 def limited(problems: Problems, most: int = 4) -> Problems:
     """The first ``most`` problems, and a line saying how many more there were."""
     if len(problems) <= most:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .feedback import Problems, attempt, limited
+from .feedback import Problems, attempt, limited, wrong_claim
 
 RACERS = 4
 """How many threads the claim check sends at one job at the same moment."""
@@ -167,10 +167,7 @@ def check_claim(claim: Callable[[dict[str, str], threading.Lock, str], bool]) ->
         elif lock.locked():
             return [kept_the_lock(status)]
         elif answer is not expected or after != wanted:
-            problems.append(
-                f"claiming a {status} job returned {answer!r} and left it {after}; "
-                f"it should return {expected} and leave it {wanted}"
-            )
+            problems.append(wrong_claim(status, answer, after, expected))
     if problems:
         return problems
     for _ in range(RACES):

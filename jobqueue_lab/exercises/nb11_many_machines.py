@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .feedback import Problems, attempt, limited
+from .feedback import Problems, attempt, limited, wrong_claim
 
 RACERS = 4
 """How many connections the claim check sends at one job at the same moment."""
@@ -119,10 +119,7 @@ def check_claim(claim: Callable[[Any, str], Any]) -> Problems:
             if problem is not None:
                 problems.append(problem)
             elif bool(answer) is not expected or after != wanted:
-                problems.append(
-                    f"claiming a {status} job returned {answer!r} and left it {after}; "
-                    f"it should return {expected} and leave it {wanted}"
-                )
+                problems.append(wrong_claim(status, answer, after, expected))
         if problems:
             return problems
         for _ in range(RACES):

@@ -324,37 +324,19 @@ def _lease_legend(shown: set[str]) -> list:
                 label="still processing after its lease ran out",
             )
         )
-    markers = {
-        "wait": dict(
-            color=RETRY_COLOUR, linestyle=":", label="waiting to be retried (seconds above)"
-        ),
-        "lease": dict(
-            marker="x",
-            color=LEASE_COLOUR,
-            linestyle="-",
-            markeredgewidth=2.5,
-            label="lease as granted, and where it ran out",
-        ),
-        "recovery": dict(
-            marker="D", color=RETRY_COLOUR, linestyle="", label="sweeper recovers the job"
-        ),
-        "retry": dict(
-            marker="|",
-            color=RETRY_COLOUR,
-            linestyle="",
-            markersize=14,
-            markeredgewidth=2.5,
-            label="back to pending",
-        ),
-        "fenced": dict(
-            marker="X",
-            color=FENCED_COLOUR,
-            linestyle="",
-            markersize=10,
-            label="late report refused (fenced)",
-        ),
+    thick = {"markeredgewidth": 2.5}
+    lines = {  # what is shown: its label, marker, line style, colour and any other style
+        "wait": ("waiting to be retried (seconds above)", "", ":", RETRY_COLOUR, {}),
+        "lease": ("lease as granted, and where it ran out", "x", "-", LEASE_COLOUR, thick),
+        "recovery": ("sweeper recovers the job", "D", "", RETRY_COLOUR, {}),
+        "retry": ("back to pending", "|", "", RETRY_COLOUR, {"markersize": 14, **thick}),
+        "fenced": ("late report refused (fenced)", "X", "", FENCED_COLOUR, {"markersize": 10}),
     }
-    handles += [Line2D([], [], **style) for name, style in markers.items() if name in shown]
+    handles += [
+        Line2D([], [], label=label, marker=marker, linestyle=style, color=colour, **extra)
+        for name, (label, marker, style, colour, extra) in lines.items()
+        if name in shown
+    ]
     return handles
 
 
