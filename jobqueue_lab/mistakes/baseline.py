@@ -1,8 +1,12 @@
 """The correct baseline the broken variants are measured against: nothing here is a mistake.
 
-``PlainStore`` is the chapter's Go store in Python, and each broken store in this package copies
-one of its methods and gets that one thing wrong, so the two read side by side show the
-mistake. ``error_lines`` reads ``last_error`` the safe way (mistake 4's counterpart).
+``PlainStore`` is the chapter's Go store in Python, and the seed's broken stores (notebook 06)
+copy one of its methods each and get that one thing wrong, so the two read side by side show the
+mistake. The store the notebooks teach with is ``InMemoryJobStore``, which keeps the same rules
+and adds what later chapters need (the audit log, leases, fencing); its methods are written for
+every store at once, which would make a copy to break longer than the mistake it shows. The
+broken stores of notebooks 08 and 11 copy the real store's methods instead. ``error_lines``
+reads ``last_error`` the safe way (mistake 4's counterpart).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """No lease: a claim is forever, so a job whose worker hangs or dies stays processing for good.
 
-Correct counterpart: ``InMemoryJobStore.recover_expired_leases``, which the sweeper calls on
-every sweep, so a job whose lease ran out is failed, counted and retried like any other failure.
+Correct counterpart: ``JobStore.recover_expired_leases`` (``stores/contract.py``), which the
+sweeper calls on every sweep, so a job whose lease ran out is failed, counted and retried like
+any other failure.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ class NoRetryLimitStore(PlainStore):
     """No retry limit: the retry step the sweeper runs sends *every* failed job back to pending.
 
     Without the ``attempts < max_retries`` check a job that can never succeed is retried on
-    every sweep, forever. Correct counterpart: ``InMemoryJobStore.retry_failed_jobs`` (called by
-    ``Sweeper.sweep_once``), which retries only jobs with attempts left.
+    every sweep, forever. Correct counterpart: ``PlainStore.retry_failed_jobs``, which this copies,
+    and ``JobStore.retry_failed_jobs`` of the real store (called by ``Sweeper.sweep_once``):
+    both retry only jobs with attempts left.
     """
 
     def retry_failed_jobs(self, *, actor: str | None = None) -> list[Job]:

@@ -14,8 +14,8 @@ class SaveTooEarlyStore(PlainStore):
 
     The caller even gets that copy back, error and all, and believes the failure was recorded;
     the stored job says "failed" and nothing more. Correct counterpart:
-    ``InMemoryJobStore.update_status`` (and ``PlainStore.update_status``), which set every field
-    first and save once.
+    ``PlainStore.update_status``, which this copies: it sets every field first and saves once,
+    as the real store's ``JobStore.update_status`` does with one new snapshot.
     """
 
     def update_status(

@@ -15,8 +15,9 @@ class UnlockedStore(PlainStore):
     Two workers claiming one job can both read "pending, 0 attempts", both decide the job is
     theirs, and both write "processing, 1 attempt". The job runs twice and one attempt is lost,
     because the second write replaces the first instead of adding to it. ``race_window`` is
-    called between the read and the write. Correct counterpart: ``InMemoryJobStore.claim_job``,
-    which reads, decides and writes under one lock, so a second claim cannot start in between.
+    called between the read and the write. Correct counterpart: ``PlainStore.claim_job``,
+    which this copies: it reads, decides and writes under one lock, so a second claim cannot
+    start in between (as ``JobStore.claim_job`` does in the real store).
     """
 
     def __init__(self, *, race_window: Hook = carry_on) -> None:
