@@ -88,8 +88,9 @@ class AuditLog:
     def __len__(self) -> int:
         return len(self._job_ids)
 
-    def append(self, entry: Transition) -> None:
-        """Append one entry whose ``at`` is a time on the store's clock."""
+    def append(self, entry: tuple) -> None:
+        """Append one entry (a ``Transition``'s fields) whose ``at`` is a time on the store's
+        clock."""
         at, job_id, from_status, to_status, accepted, actor, detail, claim, lease = entry
         since_start = at - self._started
         # Two writers may read the clock in one order and reach the log in the other:

@@ -15,8 +15,9 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from .audit import LEASE_EXPIRED, REQUEUED, Transition
+from .audit import LEASE_EXPIRED, REQUEUED
 from .backoff import MAX_DELAY, BackoffPolicy
 from .domain import (
     FAILED,
@@ -59,13 +60,14 @@ class Decision:
     audited: bool = True
     new: bool = False
 
-    def entry(self, at: float, actor: str) -> Transition:
-        """The audit entry of this decision, made at clock time ``at`` by ``actor``."""
+    def entry(self, at: float, actor: str) -> tuple:
+        """The audit entry of this decision, made at clock time ``at`` by ``actor``: the
+        fields of a ``Transition``, in order, as a plain tuple (the stores keep many)."""
         before, after = self.job, self.after
         from_status = None if self.new else before.status
         lease = after.lease_seconds if after is not None and after.status is PROCESSING else None
         accepted = after is not None
-        return Transition(
+        return (
             at, before.id, from_status, self.to_status, accepted, actor, self.detail, self.claim,
             lease,
         )
@@ -158,8 +160,7 @@ def decide_expiry(job: Job, now: float, backoff: BackoffPolicy) -> Decision | No
 # --- reports ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     """A worker's signal about a job: the status it asks for, why it failed, under which
     claim, and whether retrying can help. Made by ``checked_report``, so it is well-formed."""
 

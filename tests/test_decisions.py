@@ -9,6 +9,7 @@ no refusal text or lease rule is written twice in the package.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import re
 import sqlite3
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from jobqueue_lab import ManualClock
+from jobqueue_lab import ManualClock, Transition
 from jobqueue_lab.decisions import (
     Report,
     decide_claim,
@@ -143,10 +144,11 @@ def test_changed_agrees_with_replace_on_every_field_a_store_changes():
 
 def test_changed_refuses_a_field_that_never_changes_or_does_not_exist():
     for name in ("id", "type", "payload", "max_retries", "created_at", "atempts"):
-        with pytest.raises(TypeError, match=name):
+        with pytest.raises(TypeError, match=f"'{name}'"):
             job().changed(**{name: 1})
     fixed = {f.name for f in fields(Job)} - CHANGEABLE
     assert fixed == {"id", "type", "payload", "max_retries", "created_at"}
+    assert set(inspect.signature(Job.changed).parameters) - {"self"} == CHANGEABLE
 
 
 # --- decisions are pure and say which refusal ------------------------------------------------
@@ -157,7 +159,7 @@ def test_a_claim_decision_counts_the_attempt_and_grants_the_lease():
     after = decision.after
     assert (after.status, after.attempts, after.claim) == (PROCESSING, 1, 1)
     assert (after.claimed_by, after.lease_expires_at, after.lease_seconds) == ("w", 15.0, 5.0)
-    entry = decision.entry(10.0, "w")
+    entry = Transition(*decision.entry(10.0, "w"))
     assert (entry.from_status, entry.to_status, entry.accepted, entry.claim) == (
         PENDING, PROCESSING, True, 1,
     )  # fmt: skip

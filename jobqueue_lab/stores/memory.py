@@ -96,13 +96,13 @@ class InMemoryJobStore(JobStore):
     def _save(self, place: None, decision: Decision, at: float, actor: str) -> None:
         job = decision.after
         if job is not None:
-            number = self._unsettled[decision.job.status].pop(job.id, None)
-            settled = job.is_settled
-            if not settled:
-                self._unsettled[job.status][job.id] = number or self._creation_number(job.id)
-            self._jobs[job.id] = job
-            if settled and not self._work_left():
+            index = self._unsettled
+            number = index[decision.job.status].pop(job.id, None) or self._creation_number(job.id)
+            if not job.is_settled:
+                index[job.status][job.id] = number
+            elif not self._work_left():
                 self._settled.notify_all()
+            self._jobs[job.id] = job
         if decision.audited:
             self._audit.append(decision.entry(at, actor))
 

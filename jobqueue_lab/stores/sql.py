@@ -295,7 +295,7 @@ class SQLJobStore(JobStore):
             else:
                 self._idle.put(db)
 
-    def _append_and_commit(self, db: Any, entries: list[Transition]) -> None:
+    def _append_and_commit(self, db: Any, entries: list[tuple]) -> None:
         """Append the transaction's audit entries, in order, and commit (see subclasses)."""
         if entries:
             self._take_turn_at_the_log(db)
@@ -331,7 +331,7 @@ class Transaction:
 
     def __init__(self, db: Any) -> None:
         self.db = db
-        self.entries: list[Transition] = []
+        self.entries: list[tuple] = []
 
 
 def _one(db: Any, statement: str, parameters: tuple) -> tuple | None:
@@ -363,21 +363,11 @@ def _job(row: tuple) -> Job:
     )
 
 
-def _audit_row(entry: Transition) -> tuple:
+def _audit_row(entry: tuple) -> tuple:
     """The parameters of ``Statements.record`` for one entry (its time is given twice)."""
-    from_status = None if entry.from_status is None else entry.from_status.value
-    return (
-        entry.at,
-        entry.at,
-        entry.job_id,
-        from_status,
-        entry.to_status.value,
-        entry.accepted,
-        entry.actor,
-        entry.detail,
-        entry.claim,
-        entry.lease_seconds,
-    )
+    at, job_id, from_status, to_status, accepted, actor, detail, claim, lease = entry
+    from_value = None if from_status is None else from_status.value
+    return (at, at, job_id, from_value, to_status.value, accepted, actor, detail, claim, lease)
 
 
 def _job_id(number: int) -> str:
