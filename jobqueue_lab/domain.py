@@ -52,14 +52,17 @@ a worker down never fails a job that did nothing wrong (notebook 08).
 """
 
 
+_NOWHERE: frozenset[JobStatus] = frozenset()
+
+
 def can_transition(
     from_status: JobStatus, to_status: JobStatus, *, releasing: bool = False
 ) -> bool:
     """Return True when the table allows a job to move from ``from_status`` to ``to_status``;
     with ``releasing=True``, the release move is allowed too."""
-    if releasing and (from_status, to_status) == RELEASE:
+    if to_status in TRANSITIONS.get(from_status, _NOWHERE):
         return True
-    return to_status in TRANSITIONS.get(from_status, frozenset())
+    return releasing and (from_status, to_status) == RELEASE
 
 
 def statuses_that_may_become(status: JobStatus) -> frozenset[JobStatus]:
@@ -187,7 +190,7 @@ class Job:
     @property
     def is_settled(self) -> bool:
         """True when nothing more will happen to the job: completed, or failed for good."""
-        return self.status is COMPLETED or self.is_dead
+        return self.status is COMPLETED or (self.status is FAILED and not self.can_retry)
 
     def changed(
         self,
