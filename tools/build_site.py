@@ -76,6 +76,7 @@ def assemble(repo: course.Repository, source: Path = SOURCE) -> None:
     for page in BOOK.glob("*.md"):
         shutil.copy2(page, source / "book" / page.name)
     shutil.copytree(BOOK / "_static", source / "_static")
+    shutil.copytree(BOOK / "_ext", source / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     chapters = course.chapters()
     landing = source / "book" / "index.md"
     table = course.syllabus_table(chapters, link_prefix="../") + f"\n\n{course.SYLLABUS_NOTE}"
@@ -177,11 +178,11 @@ def write_config(source: Path, repo: course.Repository) -> None:
         "parse": {"myst_enable_extensions": ["colon_fence", "deflist"]},
         "sphinx": {
             "extra_extensions": ["sphinx.ext.autodoc"],
+            "local_extensions": {"unique_scripts": "_ext/"},
             "config": {
                 # Without it the theme logs an error on a reader's first visit.
                 "html_context": {"default_mode": "auto"},
                 "myst_heading_anchors": 3,  # glossary.md#lease, as on GitHub
-                "html_static_path": ["_static"],
                 "nb_ipywidgets_js": {f"{WIDGETS_DIR}/embed.js": {}},
                 "autodoc_member_order": "bysource",
                 "autodoc_typehints": "signature",
