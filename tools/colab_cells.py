@@ -36,10 +36,9 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools.course import ROOT, Repository, course_notebooks, repository
+from tools.course import INSTALL_TAG, ROOT, Repository, course_notebooks, repository
 
 GLOSSARY = ROOT / "book" / "glossary.md"
-INSTALL_TAG = "install-cell"
 SITE_HIDES = "remove-cell"
 INSTALL_FROM = "JOBQUEUE_LAB_INSTALL_FROM"
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}

@@ -26,6 +26,8 @@ NOTEBOOKS = ROOT / "notebooks"
 CONFIG = ROOT / "course.toml"
 
 EXERCISE_TAG = "exercise-starter"
+INSTALL_TAG = "install-cell"
+"""Tags the install cell that ``tools/colab_cells.py`` adds; it is not part of the lesson."""
 GOALS = re.compile(r"learning goals|after this notebook you", re.IGNORECASE)
 STATED_TIME = re.compile(r"^\W*time\W*(?:about\s+)?(\d+)\s*min", re.IGNORECASE | re.MULTILINE)
 REPOSITORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -112,7 +114,11 @@ def first_goal(markdown: list[str]) -> str:
 
 def estimated_minutes(notebook: nbformat.NotebookNode) -> int:
     words = sum(len(c.source.split()) for c in notebook.cells if c.cell_type == "markdown")
-    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    code = [
+        cell
+        for cell in notebook.cells
+        if cell.cell_type == "code" and INSTALL_TAG not in cell.metadata.get("tags", [])
+    ]
     exercises = [cell for cell in code if EXERCISE_TAG in cell.metadata.get("tags", [])]
     minutes = words / 150 + len(code) + 10 * len(exercises)
     return max(5, 5 * math.ceil(minutes / 5))
