@@ -14,7 +14,7 @@ It is idempotent: a second run changes nothing. For each ``notebooks/NN-*.ipynb`
    outputs, sees nothing to compare. ``JOBQUEUE_LAB_INSTALL_FROM`` makes it install from
    somewhere else, such as a local checkout (the tests do that). The cell is tagged
    ``install-cell`` (how this script finds it again) and ``remove-cell`` (the site leaves it out:
-   a reader has nothing to install); JupyterLab shows it collapsed and Colab shows its title.
+   a reader has nothing to install); Colab shows its title with the code folded.
    The code cells after it are renumbered so the notebook still reads as one top-to-bottom run;
 2. sets the kernelspec exactly as ipykernel installs it, so JupyterLab does not mark a notebook
    as changed the moment it opens it;
@@ -81,7 +81,7 @@ def with_install_cell(notebook: nbformat.NotebookNode, repo: Repository) -> None
     cell.outputs = []
     tags = [t for t in cell.metadata.get("tags", []) if t not in (INSTALL_TAG, SITE_HIDES)]
     cell.metadata["tags"] = [*tags, INSTALL_TAG, SITE_HIDES]
-    cell.metadata["jupyter"] = {"source_hidden": True}
+    cell.metadata.pop("jupyter", None)  # shown in JupyterLab: a collapsed cell hides its prompt
     cell.metadata["cellView"] = "form"  # Colab: show the title, fold the code
     first_code = next((i for i, c in enumerate(cells) if c.cell_type == "code"), len(cells))
     cells.insert(first_code, cell)
