@@ -32,8 +32,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tools.colab_cells import KERNELSPEC  # noqa: E402  (the kernelspec JupyterLab expects)
+
 NOTEBOOKS = ROOT / "notebooks"
-KERNEL = "python3"
+KERNEL = KERNELSPEC["name"]
 CELL_TIMEOUT = 120
 POSTGRES_URL = "JOBQUEUE_LAB_POSTGRES_URL"
 
@@ -51,7 +54,6 @@ def postgres(paths: list[Path]) -> Iterator[object | None]:
     if os.environ.get(POSTGRES_URL) or not any(POSTGRES_URL in p.read_text() for p in paths):
         yield None
         return
-    sys.path.insert(0, str(ROOT))
     from tests.postgres_server import PostgresServer, missing_reason
 
     reason = missing_reason()
@@ -76,11 +78,7 @@ def execute(path: Path, server: object | None = None) -> float:
     if server is not None:
         os.environ[POSTGRES_URL] = server.new_schema()
     notebook = nbformat.read(path, as_version=4)
-    notebook.metadata["kernelspec"] = {
-        "name": KERNEL,
-        "display_name": "Python 3",
-        "language": "python",
-    }
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
     client = NotebookClient(
         notebook,
         kernel_name=KERNEL,

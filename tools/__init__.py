@@ -1,0 +1,1 @@
+"""Scripts that keep the course's files in step: notebooks, README and site."""
