@@ -79,7 +79,8 @@ def assemble(repo: course.Repository, source: Path = SOURCE) -> None:
     shutil.copytree(BOOK / "_ext", source / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
     chapters = course.chapters()
     landing = source / "book" / "index.md"
-    table = course.syllabus_table(chapters, link_prefix="../") + f"\n\n{course.SYLLABUS_NOTE}"
+    table = course.syllabus_table(chapters, link_prefix="../")
+    table += f"\n\n{course.syllabus_note(chapters)}"
     landing.write_text(SYLLABUS_MARKER.sub(lambda _: table, landing.read_text()))
 
     paths = [c.path for c in chapters]

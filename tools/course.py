@@ -5,9 +5,10 @@ contents) asks this module, and this module asks the notebooks, so a notebook th
 split or renamed shows up everywhere the next time those files are made. Nothing here keeps a
 list of chapters.
 
-A notebook may state how long it takes in a line of its markdown such as ``**Time:** about 25
-minutes``. Where none does, the syllabus estimates it from the notebook's length (reading at
-150 words a minute, a minute per code cell, ten per exercise) and rounds to five minutes.
+A notebook states how long it takes in a line of its markdown such as ``*About 25 minutes.*``
+(the course's own notebooks do, under their title; ``**Time:** about 25 minutes`` works too).
+Where none does, the syllabus estimates it from the notebook's length (reading at 150 words a
+minute, a minute per code cell, ten per exercise) and rounds to five minutes.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ EXERCISE_TAG = "exercise-starter"
 INSTALL_TAG = "install-cell"
 """Tags the install cell that ``tools/colab_cells.py`` adds; it is not part of the lesson."""
 GOALS = re.compile(r"learning goals|after this notebook you", re.IGNORECASE)
-STATED_TIME = re.compile(r"^\W*time\W*(?:about\s+)?(\d+)\s*min", re.IGNORECASE | re.MULTILINE)
+STATED_TIME = re.compile(
+    r"^\W*(?:time\W+(?:about\s+)?|about\s+)(\d+)\s*min", re.IGNORECASE | re.MULTILINE
+)
 REPOSITORY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
@@ -137,10 +140,13 @@ def syllabus_table(rows: list[Chapter], link_prefix: str = "") -> str:
         goal = row.goal.replace("|", "\\|")
         lines.append(f"| [{title}]({link_prefix}{row.relative_path}) | {goal} | {minutes} |")
     total = sum(row.minutes for row in rows)
-    lines.append(f"| **in all** | {len(rows)} notebooks | ~{total} |")
+    about = "" if all(row.minutes_stated for row in rows) else "~"
+    lines.append(f"| **in all** | {len(rows)} notebooks | {about}{total} |")
     return "\n".join(lines)
 
 
-SYLLABUS_NOTE = (
-    "Minutes marked ~ are estimated from the notebook's length; the exercises take longest."
-)
+def syllabus_note(rows: list[Chapter]) -> str:
+    """The line under the syllabus: whose minutes they are."""
+    if all(row.minutes_stated for row in rows):
+        return "Minutes are each chapter's own estimate; the exercises take longest."
+    return "Minutes marked ~ are estimated from the notebook's length; the exercises take longest."

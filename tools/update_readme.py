@@ -28,7 +28,8 @@ BINDER_LINK = re.compile(r"^\[binder-launch\]: .*$", re.M)
 def updated(text: str, repo: course.Repository) -> str:
     if not SYLLABUS.search(text) or not BINDER_LINK.search(text):
         raise SystemExit("README.md lacks the syllabus markers or the [binder-launch] link")
-    table = course.syllabus_table(course.chapters()) + f"\n\n{course.SYLLABUS_NOTE}\n"
+    chapters = course.chapters()
+    table = course.syllabus_table(chapters) + f"\n\n{course.syllabus_note(chapters)}\n"
     text = SYLLABUS.sub(lambda m: m[1] + table + m[2], text)
     first = course.course_notebooks()[0].relative_to(course.ROOT).as_posix()
     return BINDER_LINK.sub(lambda _: f"[binder-launch]: {repo.binder_url(first)}", text)
