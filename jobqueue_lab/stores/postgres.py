@@ -27,7 +27,7 @@ from typing import Any
 
 from ..backoff import BackoffPolicy
 from ..validation import check_text
-from .sql import SQLJobStore
+from .sql import Connection, SQLJobStore
 from .statements import Dialect
 
 SCHEMA_LOCK = 720_912_001
@@ -72,7 +72,7 @@ class PostgresJobStore(SQLJobStore):
     def _connect(self) -> Any:
         return self._psycopg.connect(self.dsn, autocommit=True)
 
-    def _is_idle(self, db: Any) -> bool:
+    def _is_idle(self, db: Connection) -> bool:
         idle = self._psycopg.pq.TransactionStatus.IDLE
         return not db.closed and db.info.transaction_status == idle
 
@@ -86,16 +86,16 @@ class PostgresJobStore(SQLJobStore):
             (now,) = db.execute("SELECT extract(epoch FROM now())::float8").fetchone()
         return now
 
-    def _prepare_schema(self, db: Any) -> None:
+    def _prepare_schema(self, db: Connection) -> None:
         # Two sessions running CREATE ... IF NOT EXISTS at once can both find the table
         # missing, and one of them then fails: opening stores takes turns.
         db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         db.execute("CREATE SEQUENCE IF NOT EXISTS jobs_line")
 
-    def _take_turn_at_the_log(self, db: Any) -> None:
+    def _take_turn_at_the_log(self, db: Connection) -> None:
         db.execute("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))
 
-    def _append_and_commit(self, db: Any, entries: list[tuple]) -> None:
+    def _append_and_commit(self, db: Connection, entries: list[tuple]) -> None:
         if not entries:
             return super()._append_and_commit(db, entries)
         # Pipeline mode: the lock, the entries and COMMIT reach the server together, and

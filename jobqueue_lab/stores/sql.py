@@ -25,7 +25,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from ..audit import Transition
 from ..backoff import BackoffPolicy, no_delay
@@ -42,6 +42,16 @@ BIGGEST_INT = 2**63 - 1
 SETTLED_POLL = 0.05
 """The longest pause, in seconds, between two looks at the database while waiting for every
 job to settle: other processes change it, so nothing here can be told when they do."""
+
+
+class Connection(Protocol):
+    """What these stores use of a database connection; sqlite3's and psycopg's both fit."""
+
+    def execute(self, statement: str, parameters: Any = ..., /) -> Any: ...
+
+    def cursor(self) -> Any: ...
+
+    def close(self) -> None: ...
 
 
 class SQLJobStore(JobStore):
@@ -76,7 +86,7 @@ class SQLJobStore(JobStore):
         self._backoff = no_delay() if backoff is None else backoff
         check_callable(self._backoff, "backoff", "with a job, returning seconds")
         self._sql = Statements(self.dialect)
-        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         self._closed = False
         # A store that is dropped without close() still closes its idle connections.
         weakref.finalize(self, _close_all, self._idle)
@@ -268,17 +278,17 @@ class SQLJobStore(JobStore):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _connect(self) -> Any:
+    def _connect(self) -> Connection:
         """A new connection to the database, in autocommit mode: transactions are begun and
         committed explicitly, so each is exactly as long as the store means it to be."""
         raise NotImplementedError
 
-    def _is_idle(self, db: Any) -> bool:
+    def _is_idle(self, db: Connection) -> bool:
         """True when ``db`` is open and in no transaction, fit to be used again."""
         raise NotImplementedError
 
     @contextmanager
-    def _connection(self) -> Iterator[Any]:
+    def _connection(self) -> Iterator[Connection]:
         """Borrow an idle connection, or open one; give it back afterwards if it is still fit
         for use (a connection left in a broken transaction is closed instead)."""
         if self._closed:
@@ -295,7 +305,7 @@ class SQLJobStore(JobStore):
             else:
                 self._idle.put(db)
 
-    def _append_and_commit(self, db: Any, entries: list[tuple]) -> None:
+    def _append_and_commit(self, db: Connection, entries: list[tuple]) -> None:
         """Append the transaction's audit entries, in order, and commit (see subclasses)."""
         if entries:
             self._take_turn_at_the_log(db)
@@ -312,10 +322,10 @@ class SQLJobStore(JobStore):
             (started,) = _one(place.db, self._sql.started, ())
         return started
 
-    def _prepare_schema(self, db: Any) -> None:
+    def _prepare_schema(self, db: Connection) -> None:
         """Whatever this database needs before the tables are created (see subclasses)."""
 
-    def _take_turn_at_the_log(self, db: Any) -> None:
+    def _take_turn_at_the_log(self, db: Connection) -> None:
         """Wait until no other transaction is appending to the audit log (see subclasses)."""
 
     def _jobs(self, statement: str, parameters: tuple = ()) -> list[Job]:
@@ -329,12 +339,12 @@ class Transaction:
 
     __slots__ = ("db", "entries")
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
         self.entries: list[tuple] = []
 
 
-def _one(db: Any, statement: str, parameters: tuple) -> tuple | None:
+def _one(db: Connection, statement: str, parameters: tuple) -> tuple | None:
     """The first row a statement returns, or ``None``. The statement is run to its end, so
     a write with ``RETURNING`` is complete before the transaction commits."""
     rows = db.execute(statement, parameters).fetchall()
