@@ -13,7 +13,7 @@ import inspect
 import itertools
 import re
 import sqlite3
-from dataclasses import fields, replace
+from dataclasses import FrozenInstanceError, fields, replace
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,7 @@ from jobqueue_lab.domain import (
     TRANSITIONS,
     Job,
     JobStatus,
+    _Draft,
     can_transition,
     lease_expired,
     may_retry,
@@ -140,6 +141,15 @@ def test_changed_agrees_with_replace_on_every_field_a_store_changes():
         assert before.changed(**{name: value}) == replace(before, **{name: value}), name
     assert before.changed(**values) == replace(before, **values)
     assert before.changed() == before
+
+
+def test_a_changed_snapshot_is_a_frozen_job_like_any_other():
+    after = job().changed(status=PROCESSING, attempts=1)
+    assert type(after) is Job
+    with pytest.raises(FrozenInstanceError):
+        after.status = FAILED  # type: ignore[misc]
+    assert after.__slots__ == _Draft.__slots__, "the draft must keep Job's slots, in order"
+    assert hash(after) == hash(replace(job(), status=PROCESSING, attempts=1))
 
 
 def test_changed_refuses_a_field_that_never_changes_or_does_not_exist():
