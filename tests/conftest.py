@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.postgres_server import PostgresServer, missing_reason
-from tests.stores import SQL_KINDS, STORE_KINDS, StoreFactory
+from tests.store_factory import SQL_KINDS, STORE_KINDS, StoreFactory
 
 TIMES = Path(__file__).resolve().parents[1] / "test-artifacts" / "notebook-times.txt"
 _started = time.time()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 RATE = r"[\d,]+ (jobs|runs|cycles)/s"
 SWITCHES = r"\d+\.\d\d"

@@ -43,7 +43,7 @@ from jobqueue_lab.errors import InvalidTransition, StaleClaim
 from jobqueue_lab.stores.statements import CLAIMABLE, LEASE_EXPIRED, RETRYABLE
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
-PACKAGE = Path(__file__).resolve().parent.parent / "jobqueue_lab"
+PACKAGE = Path(__file__).resolve().parents[2] / "jobqueue_lab"
 
 
 def no_delay(job):

@@ -26,7 +26,7 @@ from tests.support import wait_for
 
 pytestmark = pytest.mark.processes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0
 """The longest any wait here may take, on the slowest machine, before the test fails."""
 

@@ -44,7 +44,7 @@ pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 DASHBOARD = ROOT / "notebooks" / "07-dashboard.ipynb"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"

@@ -30,7 +30,7 @@ from tests.postgres_server import missing_reason
 
 pytestmark = pytest.mark.notebooks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 SOLUTIONS = NOTEBOOKS / "solutions"
 ARTIFACTS = ROOT / "test-artifacts"

@@ -26,7 +26,7 @@ from jobqueue_lab.stores.postgres import PostgresJobStore
 from jobqueue_lab.stores.sqlite import SQLiteJobStore
 from jobqueue_lab.stores.urls import open_store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- one database, many store objects ------------------------------------------------------

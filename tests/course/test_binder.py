@@ -34,7 +34,7 @@ from packaging.version import Version
 
 pytestmark = pytest.mark.binder
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
 REQUIREMENTS = BINDER / "requirements.txt"
 NOTEBOOKS = sorted(
