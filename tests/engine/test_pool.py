@@ -1,4 +1,5 @@
 import threading
+import time
 
 import pytest
 
@@ -6,13 +7,17 @@ from jobqueue_lab import (
     InMemoryJobStore,
     JobStatus,
     WorkerPool,
+    WorkInterrupted,
     WorkQueue,
     fail_by_type,
     fail_until_attempt,
     simulated_work,
+    stop_requested,
 )
+from jobqueue_lab import pool as pool_module
 from jobqueue_lab.checks import find_violations
 from jobqueue_lab.sweeper import Sweeper
+from tests.steps import START, reclaim
 from tests.support import wait_for
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
@@ -207,3 +212,77 @@ def test_the_sweeper_runs_periodically_until_stopped():
     stop.set()
     sweeper.join(timeout=10)
     assert not sweeper.is_alive()
+
+
+# --- stopping gracefully --------------------------------------------------------------------
+
+
+def test_the_default_stop_timeout_is_at_most_three_seconds():
+    assert pool_module.STOP_TIMEOUT <= 3.0
+    assert WorkerPool.stop.__defaults__ == (pool_module.STOP_TIMEOUT,)
+
+
+def test_stop_returns_in_time_although_a_handler_ignores_it_and_its_late_report_is_fenced(
+    new_store,
+):
+    store, clock = new_store()
+    started, let_go = threading.Event(), threading.Event()
+
+    def stubborn(job):
+        started.set()
+        let_go.wait(30)  # never looks at stop_requested()
+
+    pool = WorkerPool(store, workers=1, handler=stubborn, sweeper_interval=0.01, lease_seconds=5)
+    pool.start()
+    job = pool.submit("stubborn", max_retries=2)
+    try:
+        assert started.wait(10)
+        began = time.monotonic()
+        assert pool.stop(timeout=0.2) is False, "the handler is still running"
+        assert time.monotonic() - began < 0.2 + 3.0, "stop() returns within about its timeout"
+        held = store.get_job(job.id)
+        assert (held.status, held.attempts, held.claim) == (PROCESSING, 1, 1)
+        assert (held.claimed_by, held.lease_expires_at) == ("worker-1", START + 5)
+        current = reclaim(store, clock, held, actor="worker-9")
+    finally:
+        let_go.set()
+    assert wait_for(lambda: not pool.workers[0].is_alive())
+    late = store.transitions()[-1]
+    assert (late.accepted, late.claim, late.actor, late.to_status) == (
+        False,
+        1,
+        "worker-1",
+        COMPLETED,
+    )
+    assert late.detail == "claim 1 reported completed after losing the job; claim 2 holds the job"
+    assert store.get_job(job.id) == current
+    assert pool.stop(timeout=0.2) is True, "every thread is gone now"
+
+
+def test_work_cut_short_by_stop_on_its_last_attempt_is_released_not_failed(new_store):
+    store, _ = new_store()
+    started = threading.Event()
+
+    def polite(job):
+        started.set()
+        if stop_requested().wait(30):
+            raise WorkInterrupted("stopping")
+
+    pool = WorkerPool(store, workers=1, handler=polite, sweeper_interval=0.01, lease_seconds=5)
+    pool.start()
+    job = pool.submit("polite", max_retries=1)
+    assert started.wait(10)
+    began = time.monotonic()
+    assert pool.stop(timeout=2.0) is True
+    assert time.monotonic() - began < 2.0 + 3.0
+    final = store.get_job(job.id)
+    assert (final.status, final.attempts, final.claim, final.last_error) == (PENDING, 0, 1, None)
+    assert store.get_failed_jobs() == []
+    release = store.transitions()[-1]
+    assert (release.from_status, release.to_status, release.claim) == (PROCESSING, PENDING, 1)
+    assert release.detail == "released by worker-1: attempt 1 not counted"
+    with WorkerPool(store, workers=1, sweeper_interval=0.001) as second:
+        assert second.wait(timeout=30)
+    final = store.get_job(job.id)
+    assert (final.status, final.attempts, final.claim) == (COMPLETED, 1, 2)
+    assert find_violations(store.list_jobs(), store.transitions()) == []
