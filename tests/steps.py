@@ -38,6 +38,10 @@ def reclaim(store, clock, job, actor="worker-2"):
     return store.claim_job(job.id, actor=actor)
 
 
+def last_entry(store):
+    return store.transitions()[-1]
+
+
 def state(store):
     """Everything a refusal must leave as it was, apart from the audit log."""
     return store.list_jobs(), store.counts(), store.pending_ids(), store.get_dead_jobs()

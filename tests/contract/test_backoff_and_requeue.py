@@ -1,5 +1,6 @@
 """Permanent failures, the dead-letter view, requeue, backoff and ``retry_at``, on every kind
-of store (a test that takes ``new_store`` runs once per store, on a ``ManualClock``).
+of store: each test runs once per store, on a ``ManualClock`` (``new_store`` gives a store and
+its clock; ``make_store`` with the ``clock`` fixture does the same).
 
 How each backoff policy computes its delay, with no store, is in ``engine/test_backoff.py``;
 here the store asks a policy, records ``retry_at``, and retries a job no sooner.
@@ -25,6 +26,7 @@ from tests.steps import (
     START,
     claimed,
     failed_on,
+    last_entry,
     lose,
     refused,
     untouched,
@@ -128,6 +130,28 @@ def test_requeue_gives_a_dead_job_a_fresh_budget(new_store, permanent):
     assert find_violations(store.list_jobs(), store.transitions()) == []
 
 
+def test_a_permanent_failure_is_dead_at_once_and_requeue_brings_it_back(make_store, clock):
+    store = make_store(clock=clock, backoff=constant(5))
+    job = store.create_job("t", max_retries=3)
+    store.claim_job(job.id)
+    dead = store.update_status(job.id, FAILED, "card refused", claim=1, permanent=True)
+    assert (dead.permanent, dead.retry_at, dead.is_dead) == (True, None, True)
+    clock.advance(60)
+    assert store.retry_failed_jobs() == []
+    assert store.get_dead_jobs() == [dead]
+    assert store.all_settled()
+    back = store.requeue(job.id, actor="operator")
+    assert (back.status, back.attempts, back.permanent, back.last_error) == (
+        PENDING,
+        0,
+        False,
+        "card refused",
+    )
+    assert last_entry(store).detail == "requeued by operator: a fresh budget of 3 attempts"
+    assert store.claim_next().claim == 2
+    assert store.get_dead_jobs() == []
+
+
 def test_the_checker_accepts_the_runs_of_a_requeued_job(new_store):
     store, _ = new_store()
     runs = RunLog()
@@ -159,6 +183,24 @@ def test_requeue_is_refused_for_a_job_that_is_not_dead(new_store, status):
     )
     assert (entry.to_status, entry.actor) == (PENDING, "operator")
     assert str(error) == f"job {job.id!r} not requeued: {entry.detail}"
+
+
+def test_only_a_dead_job_can_be_requeued_and_a_refusal_says_why(make_store):
+    store = make_store()
+    waiting = store.create_job("t")
+    retryable = store.create_job("t", max_retries=2)
+    store.claim_job(retryable.id)
+    store.update_status(retryable.id, FAILED, "boom")
+    with pytest.raises(ValueError, match=r"this one is pending$"):
+        store.requeue(waiting.id)
+    with pytest.raises(ValueError, match="this one is failed and will be retried by the sweeper"):
+        store.requeue(retryable.id)
+    refused = [t for t in store.transitions() if not t.accepted]
+    assert [(t.job_id, t.to_status) for t in refused] == [
+        (waiting.id, PENDING),
+        (retryable.id, PENDING),
+    ]
+    assert store.get_job(waiting.id).status is PENDING
 
 
 def test_requeue_of_an_unknown_job_is_job_not_found(new_store):
@@ -264,6 +306,26 @@ def test_the_policy_sees_the_attempt_that_just_failed_and_may_read_the_store(new
     assert not worker.is_alive(), "the policy is called outside the store's lock"
     assert seen == [(PROCESSING, 1, PROCESSING)]
     assert result[0].retry_at == START + 1
+
+
+def test_a_backoff_policy_sees_the_attempt_that_failed(make_store, clock):
+    seen = []
+
+    def backoff(job):
+        seen.append((job.id, job.attempts))
+        return 10.0 * job.attempts
+
+    store = make_store(clock=clock, backoff=backoff)
+    job = store.create_job("t", max_retries=3)
+    delays = []
+    for attempt in (1, 2, 3):
+        store.claim_next()
+        failed = store.update_status(job.id, FAILED, f"attempt {attempt}", claim=attempt)
+        delays.append(None if failed.retry_at is None else failed.retry_at - clock())
+        clock.advance(100)
+        store.retry_failed_jobs()
+    assert delays == [10.0, 20.0, None], "no delay once no attempt is left"
+    assert seen == [(job.id, 1), (job.id, 2)]
 
 
 class ReadingBackoff:

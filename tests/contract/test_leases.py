@@ -2,16 +2,27 @@
 heartbeats, fencing of stale reports, recovery of leases that ran out, and release (issue 11,
 notebook 08).
 
-A test that takes ``new_store`` runs once per store, on a ``ManualClock``, so a lease runs out
-exactly when a test says so and never because the machine was slow. Every refusal is checked
-to leave the store as it was, apart from the one audit entry that says why.
+Every test runs once per store, on a ``ManualClock`` (``new_store`` gives a store and its
+clock; ``make_store`` with the ``clock`` fixture does the same), so a lease runs out exactly
+when a test says so and never because the machine was slow. Every refusal is checked to leave
+the store as it was, apart from the one audit entry that says why.
 """
 
 import pytest
 
 from jobqueue_lab import InvalidTransition, Job, JobNotFound, JobStatus, StaleClaim
 from jobqueue_lab.checks import STALE_RESULT, find_violations
-from tests.steps import LEASE, START, claimed, lose, reclaim, refused, state, untouched
+from tests.steps import (
+    LEASE,
+    START,
+    claimed,
+    last_entry,
+    lose,
+    reclaim,
+    refused,
+    state,
+    untouched,
+)
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
@@ -30,6 +41,19 @@ def test_a_claim_grants_a_lease_and_the_next_claim_number(new_store):
     assert store.get_job(job.id) == got
     entry = store.transitions()[-1]
     assert (entry.to_status, entry.claim, entry.actor) == (PROCESSING, 1, "worker-3")
+
+
+def test_each_claim_gets_the_next_number_and_a_lease_from_now(make_store, clock):
+    store = make_store(clock=clock, lease_seconds=5)
+    job = store.create_job("t")
+    first = store.claim_job(job.id, actor="worker-1")
+    assert (first.claim, first.claimed_by, first.lease_expires_at) == (1, "worker-1", 1005.0)
+    store.update_status(job.id, FAILED, "boom", claim=1)
+    store.retry_failed_jobs()
+    clock.advance(10)
+    second = store.claim_job(job.id, actor="worker-2", lease_seconds=2)
+    assert (second.claim, second.attempts, second.lease_expires_at) == (2, 2, 1012.0)
+    assert last_entry(store).claim == 2
 
 
 def test_a_claim_may_ask_for_its_own_lease_length(new_store):
@@ -64,6 +88,15 @@ def test_a_lease_ends_when_the_job_leaves_processing_and_the_claimer_stays_named
     failed = store.update_status(failed.id, FAILED, "boom", claim=failed.claim)
     for job, worker in ((done, "worker-1"), (failed, "worker-2")):
         assert (job.claim, job.claimed_by, job.lease_expires_at) == (1, worker, None)
+
+
+def test_a_finished_job_keeps_no_lease(make_store, clock):
+    store = make_store(clock=clock)
+    job = store.create_job("t")
+    store.claim_job(job.id)
+    done = store.update_status(job.id, COMPLETED, claim=1)
+    assert (done.lease_expires_at, done.retry_at, done.claim) == (None, None, 1)
+    assert last_entry(store).claim == 1
 
 
 def test_claim_numbers_never_repeat_across_retries_releases_and_requeues(new_store):
@@ -119,6 +152,30 @@ def test_claim_next_takes_the_job_waiting_longest(new_store):
     assert store.transitions() == log, "nothing to claim is not a refusal"
 
 
+def test_claim_next_takes_the_job_waiting_longest_and_grants_each_a_lease(make_store, clock):
+    store = make_store(clock=clock, lease_seconds=7)
+    first, second, third = (store.create_job("t").id for _ in range(3))
+    store.claim_job(first)
+    store.update_status(first, FAILED, "boom")
+    store.retry_failed_jobs()  # first is pending again, behind the other two
+    claimed = [store.claim_next(actor=f"worker-{n}") for n in (1, 2, 3)]
+    assert [job.id for job in claimed] == [second, third, first]
+    assert [job.lease_expires_at for job in claimed] == [1007.0] * 3
+    assert store.claim_next() is None
+    entries = store.transitions()[-3:]
+    assert [(t.job_id, t.accepted, t.actor, t.claim) for t in entries] == [
+        (second, True, "worker-1", 1),
+        (third, True, "worker-2", 1),
+        (first, True, "worker-3", 2),
+    ]
+
+
+def test_claim_next_on_an_empty_store_changes_nothing(make_store):
+    store = make_store()
+    assert store.claim_next() is None
+    assert store.transitions() == []
+
+
 # --- heartbeats ----------------------------------------------------------------------------
 
 
@@ -140,6 +197,19 @@ def test_a_heartbeat_extends_the_lease_from_now_and_writes_no_audit_entry(new_st
 
 def _fields(job):
     return {name: getattr(job, name) for name in Job.__slots__}
+
+
+def test_a_heartbeat_extends_the_lease_and_writes_no_audit_entry(make_store, clock):
+    store = make_store(clock=clock, lease_seconds=5)
+    job = store.create_job("t")
+    store.claim_job(job.id)
+    entries = len(store.transitions())
+    clock.advance(4)
+    renewed = store.renew_lease(job.id, 1)
+    assert renewed.lease_expires_at == 1009.0
+    assert store.renew_lease(job.id, 1, lease_seconds=60).lease_expires_at == 1064.0
+    assert len(store.transitions()) == entries
+    assert store.get_job(job.id) == store.renew_lease(job.id, 1, lease_seconds=60)
 
 
 def test_a_heartbeat_from_a_claim_that_lost_the_job_is_refused_and_audited(new_store):
@@ -170,6 +240,32 @@ def test_a_heartbeat_from_a_claim_that_lost_the_job_is_refused_and_audited(new_s
     )
     assert (entry.actor, entry.accepted) == ("worker-1", False)
     assert store.get_job(job.id).lease_expires_at == current.lease_expires_at, "claim 2 not renewed"
+
+
+def test_a_heartbeat_from_a_lost_claim_is_refused_and_audited(make_store, clock):
+    store = make_store(clock=clock, lease_seconds=5)
+    job = store.create_job("t")
+    store.claim_job(job.id, actor="worker-1")
+    clock.advance(6)
+    store.recover_expired_leases()
+    store.retry_failed_jobs()
+    store.claim_job(job.id, actor="worker-2")
+    before = store.get_job(job.id)
+    with pytest.raises(StaleClaim) as caught:
+        store.renew_lease(job.id, 1, actor="worker-1")
+    assert (caught.value.stale_claim, caught.value.current_claim) == (1, 2)
+    assert str(caught.value) == (
+        f"job {job.id!r}: claim 1 asked to renew its lease after losing the job; "
+        "claim 2 holds the job"
+    )
+    assert store.get_job(job.id) == before
+    entry = last_entry(store)
+    assert (entry.accepted, entry.actor, entry.claim, entry.to_status) == (
+        False,
+        "worker-1",
+        1,
+        PROCESSING,
+    )
 
 
 @pytest.mark.parametrize("claim", [1, 2])
@@ -229,6 +325,29 @@ def test_a_report_from_a_stale_claim_is_refused_with_stale_claim(new_store, repo
     assert find_violations(store.list_jobs(), store.transitions()) == []
 
 
+def test_a_late_report_from_an_expired_claim_is_fenced_off(make_store, clock):
+    store = make_store(clock=clock, lease_seconds=5)
+    job = store.create_job("t")
+    store.claim_job(job.id, actor="zombie")
+    clock.advance(5)  # a lease that runs out exactly now has run out
+    [recovered] = store.recover_expired_leases(actor="sweeper")
+    assert recovered.last_error == "lease expired after 5.0 s: zombie lost or stuck on attempt 1"
+    store.retry_failed_jobs()
+    store.claim_job(job.id, actor="worker-2")
+    before = store.get_job(job.id)
+    for status, error in ((COMPLETED, None), (FAILED, "late")):
+        with pytest.raises(StaleClaim, match=r"claim 1 reported .* after losing the job"):
+            store.update_status(job.id, status, error, claim=1, actor="zombie")
+    assert store.get_job(job.id) == before
+    refused = [t for t in store.transitions() if not t.accepted]
+    assert [(t.actor, t.claim) for t in refused] == [("zombie", 1), ("zombie", 1)]
+    assert refused[0].detail == (
+        "claim 1 reported completed after losing the job; claim 2 holds the job"
+    )
+    done = store.update_status(job.id, COMPLETED, claim=2, actor="worker-2")
+    assert (done.status, done.attempts) == (COMPLETED, 2)
+
+
 @pytest.mark.parametrize("final", [COMPLETED, PENDING])
 def test_a_stale_report_after_the_job_moved_on_says_where_it_is(new_store, final):
     store, clock = new_store()
@@ -245,6 +364,16 @@ def test_a_stale_report_after_the_job_moved_on_says_where_it_is(new_store, final
     )
     assert error.from_status is final
     assert entry.detail.endswith(f"the job is {final.value} now")
+
+
+def test_a_report_for_a_job_that_moved_on_names_where_it_is(make_store):
+    store = make_store()
+    job = store.create_job("t", max_retries=1)
+    store.claim_job(job.id)
+    store.update_status(job.id, COMPLETED, claim=1)
+    with pytest.raises(StaleClaim) as caught:
+        store.update_status(job.id, FAILED, "late", claim=1)
+    assert str(caught.value).endswith("the job is completed now")
 
 
 def test_a_claim_from_the_future_is_just_as_stale(new_store):
@@ -315,6 +444,24 @@ def test_recovery_fails_expired_jobs_saying_why_and_leaves_live_leases_alone(new
     assert (entry.actor, entry.claim, entry.detail) == ("sweeper", 1, got.last_error)
 
 
+def test_only_leases_that_ran_out_are_recovered_and_the_attempt_counts(make_store, clock):
+    store = make_store(clock=clock, lease_seconds=10)
+    short, long_, spent = (store.create_job("t", max_retries=m).id for m in (2, 2, 1))
+    store.claim_job(short, lease_seconds=1, actor="worker-1")
+    store.claim_job(long_, actor="worker-2")
+    store.claim_job(spent, lease_seconds=1, actor="worker-3")
+    assert store.recover_expired_leases() == []
+    clock.advance(2)
+    recovered = store.recover_expired_leases(actor="sweeper")
+    assert [job.id for job in recovered] == [short, spent]
+    assert all(job.status is FAILED and job.attempts == 1 for job in recovered)
+    assert store.get_job(long_).status is PROCESSING
+    assert [job.id for job in store.retry_failed_jobs()] == [short]
+    assert [job.id for job in store.get_dead_jobs()] == [spent]
+    entry = [t for t in store.transitions() if t.job_id == spent][-1]
+    assert (entry.actor, entry.claim, entry.to_status) == ("sweeper", 1, FAILED)
+
+
 def test_a_recovered_job_is_retried_within_max_retries_and_its_attempts_counted(new_store):
     store, clock = new_store()
     job = claimed(store, max_retries=2, actor="worker-1")
@@ -337,6 +484,17 @@ def test_the_recovery_message_names_the_lease_of_the_latest_heartbeat(new_store)
     clock.advance(2.5)
     [got] = store.recover_expired_leases()
     assert got.last_error == "lease expired after 2.5 s: worker-7 lost or stuck on attempt 1"
+
+
+def test_a_heartbeat_keeps_a_job_from_being_recovered(make_store, clock):
+    store = make_store(clock=clock, lease_seconds=3)
+    job = store.create_job("t")
+    store.claim_job(job.id)
+    for _ in range(5):
+        clock.advance(2)
+        store.renew_lease(job.id, 1)
+        assert store.recover_expired_leases() == []
+    assert store.get_job(job.id).status is PROCESSING
 
 
 def test_recovery_with_nothing_expired_writes_nothing(new_store):
@@ -368,6 +526,24 @@ def test_the_holder_releases_a_job_without_spending_its_attempt(new_store):
     assert find_violations(store.list_jobs(), store.transitions()) == []
 
 
+def test_a_release_gives_the_job_back_without_spending_its_attempt(make_store, clock):
+    store = make_store(clock=clock)
+    job = store.create_job("t", max_retries=1)
+    store.claim_job(job.id, actor="worker-1")
+    released = store.release_job(job.id, 1, actor="worker-1")
+    assert (released.status, released.attempts, released.claim) == (PENDING, 0, 1)
+    assert released.lease_expires_at is None
+    entry = last_entry(store)
+    assert (entry.from_status, entry.to_status, entry.claim, entry.detail) == (
+        PROCESSING,
+        PENDING,
+        1,
+        "released by worker-1: attempt 1 not counted",
+    )
+    again = store.claim_next()
+    assert (again.attempts, again.claim) == (1, 2), "the budget is whole, the number moves on"
+
+
 def test_only_the_holder_may_release(new_store):
     store, clock = new_store()
     job = claimed(store, actor="worker-1")
@@ -382,6 +558,18 @@ def test_only_the_holder_may_release(new_store):
     )
     assert (entry.from_status, entry.to_status, entry.claim) == (PROCESSING, PENDING, 1)
     assert store.get_job(job.id) == current
+
+
+def test_only_the_current_claim_may_release(make_store):
+    store = make_store()
+    job = store.create_job("t")
+    with pytest.raises(StaleClaim, match=r"asked to release the job .* the job is pending now"):
+        store.release_job(job.id, 1)
+    store.claim_job(job.id)
+    with pytest.raises(StaleClaim, match="claim 1 holds the job"):
+        store.release_job(job.id, 7)
+    assert store.get_job(job.id).status is PROCESSING
+    assert [t.accepted for t in store.transitions()] == [True, False, True, False]
 
 
 @pytest.mark.parametrize("status", [PENDING, COMPLETED, FAILED])
