@@ -115,3 +115,24 @@ def test_permanent_is_only_for_a_failure(new_store):
         TypeError,
         match="permanent",
     )
+
+
+# --- reads -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limit", "error", "message"),
+    [
+        (-1, ValueError, "limit must be an int >= 0, got -1"),
+        (1.5, TypeError, "limit must be an int, got float"),
+        (True, TypeError, "limit must be an int, got bool"),
+        ("3", TypeError, "limit must be an int, got str"),
+    ],
+)
+def test_pending_ids_refuses_a_bad_limit_and_changes_nothing(make_store, limit, error, message):
+    store = make_store()
+    store.create_job("t")
+    before = store.transitions()
+    with pytest.raises(error, match=message):
+        store.pending_ids(limit=limit)
+    assert store.transitions() == before

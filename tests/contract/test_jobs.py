@@ -27,6 +27,11 @@ def failed_job(store, error="boom", **kwargs):
     return store.update_status(job.id, FAILED, error)
 
 
+def fail_once(store, job_id, error="boom"):
+    store.claim_job(job_id)
+    store.update_status(job_id, FAILED, error)
+
+
 # --- creating ---------------------------------------------------------------------------
 
 
@@ -119,6 +124,16 @@ def test_lists_are_in_creation_order_and_filtered_by_status(make_store):
     assert store.counts() == {PENDING: 3, PROCESSING: 1, COMPLETED: 0, FAILED: 0}
     with pytest.raises(ValueError, match="unknown job status"):
         store.list_jobs("done")
+
+
+def test_pending_ids_puts_the_longest_waiting_first(make_store):
+    store = make_store()
+    first, second, third = (store.create_job("t").id for _ in range(3))
+    fail_once(store, first)
+    store.retry_failed_jobs()
+    assert store.pending_ids() == [second, third, first], "a retried job waits at the back"
+    assert store.pending_ids(limit=2) == [second, third]
+    assert store.pending_ids(limit=0) == []
 
 
 def test_snapshots_do_not_change_when_the_store_does(make_store):
@@ -300,6 +315,20 @@ def test_retry_moves_failed_jobs_with_attempts_left_back_to_pending(make_store):
     assert store.retry_failed_jobs() == []
 
 
+def test_only_jobs_with_attempts_left_are_retried_and_keep_the_store_unsettled(make_store):
+    store = make_store()
+    spent = store.create_job("t", max_retries=1).id
+    again = store.create_job("t", max_retries=2).id
+    fail_once(store, spent)
+    fail_once(store, again)
+    assert not store.all_settled()
+    assert [job.id for job in store.retry_failed_jobs()] == [again]
+    assert store.retry_failed_jobs() == [], "nothing left to retry"
+    fail_once(store, again)
+    assert store.all_settled()
+    assert [job.id for job in store.get_failed_jobs()] == [spent, again]
+
+
 def test_max_retries_is_the_number_of_runs_in_total(make_store):
     store = make_store()
     job = store.create_job("t", max_retries=3)
@@ -375,6 +404,25 @@ def test_wait_until_settled_returns_once_the_last_job_settles(make_store):
     threading.Thread(target=finish).start()
     assert store.wait_until_settled(timeout=10) is True
     assert store.all_settled()
+
+
+def test_a_waiter_wakes_when_the_last_job_settles(make_store):
+    store = make_store()
+    job = store.create_job("t", max_retries=1)
+    store.claim_job(job.id)
+    waiting = threading.Event()
+    result = []
+
+    def wait():
+        waiting.set()
+        result.append(store.wait_until_settled(timeout=30))
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    assert waiting.wait(timeout=10)
+    store.update_status(job.id, FAILED, "boom")
+    waiter.join(timeout=30)
+    assert result == [True]
 
 
 def test_a_failed_job_with_attempts_left_is_not_settled(make_store):

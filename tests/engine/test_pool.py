@@ -125,6 +125,30 @@ def test_submit_never_blocks_on_a_full_queue_and_loses_nothing():
     assert [j.id for j in pool.store.list_jobs(COMPLETED)] == [j.id for j in jobs]
 
 
+def test_a_burst_bigger_than_the_queue_flows_at_the_workers_pace():
+    with WorkerPool(workers=2, queue_capacity=5, sweeper_interval=3600) as pool:
+        for _ in range(200):
+            pool.submit("t")
+        assert pool.wait(timeout=60)
+    assert pool.store.counts()[COMPLETED] == 200
+    assert pool.store.transitions()[-1].to_status is COMPLETED
+
+
+@pytest.mark.stress
+def test_topping_up_under_load_keeps_every_invariant():
+    for _ in range(20):
+        handler = simulated_work(fail=fail_by_type("email"))
+        with WorkerPool(workers=4, handler=handler, queue_capacity=3, sweeper_interval=0) as pool:
+            created = [
+                pool.submit("email" if n % 4 == 0 else "report", max_retries=2).id
+                for n in range(120)
+            ]
+            assert pool.wait(timeout=60)
+        jobs = pool.store.list_jobs()
+        assert find_violations(jobs, pool.store.transitions(), created=created) == []
+        assert sum(job.attempts for job in jobs) == 90 + 30 * 2
+
+
 def test_a_normal_run_has_no_refused_claims():
     with WorkerPool(
         workers=4,
