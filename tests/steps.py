@@ -47,6 +47,11 @@ def state(store):
     return store.list_jobs(), store.counts(), store.pending_ids(), store.get_dead_jobs()
 
 
+def store_state(store):
+    """Everything a refused call must leave exactly as it was."""
+    return store.list_jobs(), store.transitions(), store.counts()
+
+
 def refused(store, action, error):
     """Run ``action``, which the store must refuse with ``error``; check that the refusal
     changed nothing but one new audit entry, and return the exception and that entry."""

@@ -5,9 +5,78 @@ claim, is audited and tested with the rule it enforces)."""
 import pytest
 
 from jobqueue_lab import JobStatus
-from tests.steps import claimed, untouched
+from jobqueue_lab.validation import MAX_PAYLOAD_DEPTH
+from tests.steps import claimed, store_state, untouched
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
+
+
+# --- payloads, actors and the start of the audit log ----------------------------------------------
+
+
+def nested(depth):
+    payload: dict = {}
+    inner = payload
+    for _ in range(depth):
+        inner["next"] = {}
+        inner = inner["next"]
+    return payload
+
+
+def test_payload_nesting_is_limited_and_a_self_reference_is_refused(make_store):
+    store = make_store()
+    assert store.create_job("t", nested(MAX_PAYLOAD_DEPTH - 1)).payload_json()
+    for bad in (nested(MAX_PAYLOAD_DEPTH), nested(600)):
+        with pytest.raises(ValueError, match=f"nested more than {MAX_PAYLOAD_DEPTH} levels"):
+            store.create_job("t", bad)
+    loop: dict = {}
+    loop["me"] = loop
+    with pytest.raises(ValueError, match="contains itself"):
+        store.create_job("t", loop)
+    items: list = []
+    items.append(items)
+    with pytest.raises(ValueError, match="contains itself"):
+        store.create_job("t", {"items": items})
+    assert len(store) == 1
+
+
+def test_an_int_too_long_to_write_is_refused_at_create_job(make_store):
+    store = make_store()
+    with pytest.raises(ValueError, match=r"payload\['n'\] is an int too long"):
+        store.create_job("t", {"n": 10**5000})
+    assert len(store) == 0
+    assert "9" * 3000 in store.create_job("t", {"n": int("9" * 3000)}).payload_json()
+
+
+@pytest.mark.parametrize(
+    ("actor", "error"), [(123, TypeError), (b"x", TypeError), ("", ValueError)]
+)
+def test_an_actor_is_a_non_empty_str_on_every_write(make_store, actor, error):
+    store = make_store()
+    job = store.create_job("t", max_retries=2)
+    failed = store.create_job("t", max_retries=2)
+    store.claim_job(failed.id)
+    store.update_status(failed.id, FAILED, "boom")
+    before = store_state(store)
+    for write in (
+        lambda: store.create_job("t", actor=actor),
+        lambda: store.claim_job(job.id, actor=actor),
+        lambda: store.update_status(failed.id, PENDING, actor=actor),
+        lambda: store.retry_failed_jobs(actor=actor),
+    ):
+        with pytest.raises(error, match="actor must"):
+            write()
+        assert store_state(store) == before
+
+
+@pytest.mark.parametrize(
+    ("start", "error"), [(-1, ValueError), ("1", TypeError), (True, TypeError), (1.0, TypeError)]
+)
+def test_transitions_refuses_a_bad_start(make_store, start, error):
+    store = make_store()
+    store.create_job("t")
+    with pytest.raises(error, match="start must be an int"):
+        store.transitions(start)
 
 
 # --- leases, claims and the permanent flag ---------------------------------------------------

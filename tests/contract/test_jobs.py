@@ -1,5 +1,6 @@
 """The store contract, tested once and run against every kind of store (``make_store``)."""
 
+import math
 import threading
 from datetime import UTC
 
@@ -12,6 +13,8 @@ from jobqueue_lab import (
     JobQueueError,
     JobStatus,
 )
+from tests.steps import store_state
+from tests.support import run_with_deadline
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
@@ -344,12 +347,67 @@ def test_max_retries_is_the_number_of_runs_in_total(make_store):
     assert (final.status, final.attempts, final.last_error) == (FAILED, 3, "run 3 failed")
 
 
+def test_retry_failed_jobs_returns_jobs_in_creation_order_whatever_order_they_failed_in(make_store):
+    store = make_store()
+    ids = [store.create_job("t").id for _ in range(4)]
+    for job_id in reversed(ids):
+        store.claim_job(job_id)
+        store.update_status(job_id, FAILED, "boom")
+    assert [job.id for job in store.retry_failed_jobs()] == ids
+
+
 def test_manual_retry_past_the_limit_is_refused(make_store):
     store = make_store()
     job = failed_job(store, max_retries=1)
     with pytest.raises(ValueError, match=r"no attempts left \(1 of 1 used\)"):
         store.update_status(job.id, PENDING)
     assert store.get_job(job.id).status is FAILED
+
+
+# --- a clock that reads the store, or breaks ------------------------------------------------------
+
+
+def test_a_clock_that_reads_the_store_does_not_deadlock(make_store):
+    made: list[InMemoryJobStore] = []
+    store = make_store(clock=lambda: float(len(made[0])) if made else 0.0)
+    made.append(store)
+    job = run_with_deadline(lambda: store.create_job("t"))
+    run_with_deadline(lambda: store.claim_job(job.id))
+    assert store.get_job(job.id).status is PROCESSING
+
+
+class BreakableClock:
+    def __init__(self):
+        self.reading = 0.0
+
+    def __call__(self):
+        if isinstance(self.reading, Exception):
+            raise self.reading
+        return self.reading
+
+
+@pytest.mark.parametrize(
+    ("reading", "error"),
+    [(RuntimeError("clock broke"), RuntimeError), ("noon", TypeError), (math.nan, ValueError)],
+)
+def test_a_broken_clock_leaves_every_write_all_or_nothing(make_store, reading, error):
+    clock = BreakableClock()
+    store = make_store(clock=clock)
+    job = store.create_job("t", max_retries=2)
+    failed = store.create_job("t", max_retries=2)
+    store.claim_job(failed.id)
+    store.update_status(failed.id, FAILED, "boom")
+    before = store_state(store)
+    clock.reading = reading
+    for write in (
+        lambda: store.create_job("t"),
+        lambda: store.claim_job(job.id),
+        lambda: store.update_status(failed.id, PENDING),
+        lambda: store.retry_failed_jobs(),
+    ):
+        with pytest.raises(error):
+            write()
+        assert store_state(store) == before
 
 
 # --- the audit log and waiting ----------------------------------------------------------

@@ -1,3 +1,6 @@
+import gc
+import logging
+import math
 import threading
 import time
 
@@ -238,7 +241,140 @@ def test_the_sweeper_runs_periodically_until_stopped():
     assert not sweeper.is_alive()
 
 
+# --- a pool never outlives its owner or accepts what it cannot run --------------------------------
+
+
+def test_a_started_pool_that_is_dropped_stops_its_threads():
+    pool = WorkerPool(workers=3).start()
+    threads = [*pool.workers, pool.sweeper]
+    assert all(t.is_alive() for t in threads)
+    del pool
+    gc.collect()
+    assert wait_for(lambda: not any(t.is_alive() for t in threads))
+
+
+def test_a_dropped_pool_with_work_in_hand_still_stops():
+    started = threading.Event()
+
+    def slow(job):
+        started.set()
+        simulated_work(seconds=60)(job)
+
+    pool = WorkerPool(workers=1, handler=slow).start()
+    pool.submit("slow")
+    assert started.wait(timeout=10)
+    threads = [*pool.workers, pool.sweeper]
+    del pool
+    gc.collect()
+    assert wait_for(lambda: not any(t.is_alive() for t in threads))
+
+
+@pytest.mark.parametrize(
+    ("store", "message"),
+    [
+        (123, "store must be a job store such as InMemoryJobStore\\(\\), got 123"),
+        (InMemoryJobStore, "got the class InMemoryJobStore"),
+        ({}, "store must be a job store"),
+    ],
+)
+def test_a_pool_refuses_what_is_not_a_store_at_once(store, message):
+    with pytest.raises(TypeError, match=message):
+        WorkerPool(store)
+
+
+@pytest.mark.parametrize(
+    ("interval", "error"),
+    [(math.inf, ValueError), (1e10, ValueError), (math.nan, ValueError), (-0.1, ValueError),
+     ("1", TypeError), (None, TypeError)],
+)
+def test_a_sweeper_interval_outside_the_sane_range_is_refused(interval, error):
+    with pytest.raises(error, match="sweeper_interval must be a number"):
+        WorkerPool(sweeper_interval=interval)
+
+
+@pytest.mark.parametrize("timeout", [math.inf, 1e10, None])
+def test_an_infinite_or_huge_wait_means_no_timeout(timeout):
+    with WorkerPool(workers=1) as pool:
+        pool.submit("t")
+        assert pool.wait(timeout) is True
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error", "message"),
+    [
+        ("1", TypeError, "timeout must be a number of seconds or None, got str"),
+        (-1, ValueError, "timeout must be a number of seconds >= 0 or None, got -1"),
+        (math.nan, ValueError, "timeout must be a number of seconds >= 0"),
+    ],
+)
+def test_a_bad_wait_timeout_is_refused_and_named(timeout, error, message):
+    pool = WorkerPool(workers=1)
+    with pytest.raises(error, match=message):
+        pool.wait(timeout)
+    with pytest.raises(error, match=message):
+        pool.store.wait_until_settled(timeout)
+
+
+def test_wait_returns_promptly_when_the_last_job_settles_by_failing():
+    release = threading.Event()
+
+    def handler(job):
+        release.wait(30)
+        raise RuntimeError("down")
+
+    with WorkerPool(workers=1, handler=handler) as pool:
+        pool.submit("t", max_retries=1)
+        waiter_result = []
+        waiter = threading.Thread(target=lambda: waiter_result.append(pool.wait(timeout=60)))
+        waiter.start()
+        assert wait_for(lambda: pool.store.counts()[PROCESSING] == 1)
+        settled_at = time.monotonic()
+        release.set()
+        waiter.join(timeout=60)
+        woke_after = time.monotonic() - settled_at
+    assert waiter_result == [True]
+    assert woke_after < 10, f"wait() took {woke_after:.1f} s to notice the last failure"
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [lambda job: 1 / 0, lambda job: "soon", lambda job: -5.0, lambda job: math.inf],
+    ids=["raises", "not a number", "negative", "infinite"],
+)
+def test_a_broken_backoff_policy_never_strands_a_job(policy, caplog):
+    store = InMemoryJobStore(backoff=policy)
+    pool = WorkerPool(store, workers=1, handler=simulated_work(fail=lambda job: "down"))
+    with caplog.at_level(logging.WARNING, logger="jobqueue_lab"), pool:
+        job = pool.submit("t", max_retries=2)
+        assert pool.wait(timeout=30)
+    final = store.get_job(job.id)
+    assert (final.status, final.attempts) == (FAILED, 2), "failed, retried at once, failed again"
+    assert any("backoff policy failed for job-001" in r.getMessage() for r in caplog.records)
+
+
 # --- stopping gracefully --------------------------------------------------------------------
+
+
+def test_stop_joins_the_workers_before_it_returns():
+    in_cleanup, release = threading.Event(), threading.Event()
+
+    def handler(job):
+        stop_requested().wait(30)
+        in_cleanup.set()
+        release.wait(30)
+
+    pool = WorkerPool(workers=1, handler=handler).start()
+    pool.submit("t")
+    assert wait_for(lambda: pool.store.counts()[PROCESSING] == 1)
+    stopper = threading.Thread(target=pool.stop)
+    stopper.start()
+    assert in_cleanup.wait(timeout=10)
+    stopper.join(timeout=0.2)
+    assert stopper.is_alive(), "stop() returned while a worker was still running its handler"
+    release.set()
+    stopper.join(timeout=30)
+    assert not stopper.is_alive()
+    assert not any(w.is_alive() for w in pool.workers)
 
 
 def test_the_default_stop_timeout_is_at_most_three_seconds():

@@ -2,6 +2,7 @@
 a batch at a time; it pauses between sweeps even at interval zero, and a queue that runs half
 empty wakes it before its interval is up."""
 
+import logging
 import threading
 
 import pytest
@@ -77,3 +78,26 @@ def test_the_sweeper_refills_a_half_empty_queue_without_waiting_for_its_interval
         stop.set()
         queue.wake(0)
         sweeper.join(timeout=10)
+
+
+def test_a_sweep_that_raises_does_not_end_the_sweeper(caplog):
+    calls = []
+
+    def enqueue(job_id):
+        calls.append(job_id)
+        if len(calls) == 1:
+            raise RuntimeError("queue hiccup")
+        return True
+
+    store = InMemoryJobStore()
+    store.create_job("t")
+    stop = threading.Event()
+    sweeper = Sweeper(store, enqueue, interval=0.001, stop=stop)
+    with caplog.at_level(logging.ERROR, logger="jobqueue_lab"):
+        sweeper.start()
+        try:
+            assert wait_for(lambda: len(calls) >= 3), "it went on sweeping after the failure"
+        finally:
+            stop.set()
+            sweeper.join(timeout=10)
+    assert any("a sweep failed" in r.getMessage() for r in caplog.records)

@@ -6,19 +6,107 @@ heartbeat finds its job lost.
 ``ManualClock``, so every heartbeat and late report happens exactly when the test says.
 """
 
+import logging
 import threading
+
+import pytest
 
 from jobqueue_lab import (
     InMemoryJobStore,
     JobStatus,
     ManualClock,
+    WorkerPool,
+    describe_failure,
     heartbeat,
     heartbeat_interval,
     simulated_work,
+    stop_requested,
 )
 from tests.steps import START, claimed, reclaim, worker_here
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
+
+
+# --- a worker survives whatever its handler does --------------------------------------------------
+
+
+class BadError(Exception):
+    def __str__(self):
+        return str(1 / 0)
+
+
+class NotTextError(Exception):
+    def __str__(self):
+        return 42  # type: ignore[return-value]
+
+
+class CustomBaseError(BaseException):
+    """Not an ``Exception``: the kind a bare ``except Exception`` lets through."""
+
+
+def test_describe_failure_names_the_type_even_when_the_message_is_broken():
+    assert describe_failure(BadError()) == (
+        "BadError: <message unavailable: ZeroDivisionError in __str__>"
+    )
+    assert describe_failure(NotTextError()) == (
+        "NotTextError: <message unavailable: TypeError in __str__>"
+    )
+    assert describe_failure(ValueError("  boom \n")) == "ValueError: boom"
+    assert describe_failure(ValueError(" \n ")) == "ValueError"
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (BadError(), "BadError: <message unavailable: ZeroDivisionError in __str__>"),
+        (NotTextError(), "NotTextError: <message unavailable: TypeError in __str__>"),
+        (KeyboardInterrupt(), "KeyboardInterrupt"),
+        (SystemExit(3), "SystemExit: 3"),
+        (GeneratorExit(), "GeneratorExit"),
+        (CustomBaseError("odd"), "CustomBaseError: odd"),
+    ],
+)
+def test_one_worker_records_any_exception_and_keeps_serving(error, expected, capfd):
+    def handler(job):
+        if job.type == "bad":
+            raise error
+
+    with WorkerPool(workers=1, handler=handler) as pool:
+        bad = pool.submit("bad", max_retries=1)
+        later = pool.submit("good")
+        assert pool.wait(timeout=30)
+    assert pool.store.get_job(bad.id).status is FAILED
+    assert pool.store.get_job(bad.id).last_error == expected
+    assert pool.store.get_job(later.id).status is COMPLETED, "the one worker went on serving"
+    assert all(worker.is_alive() is False for worker in pool.workers)
+    assert capfd.readouterr() == ("", ""), "nothing printed"
+
+
+def test_a_refused_outcome_is_logged_for_whoever_listens_and_never_printed(caplog, capfd):
+    def handler(job):
+        pool.store.update_status(job.id, COMPLETED)  # the handler reports for itself: a mistake
+
+    pool = WorkerPool(workers=1, handler=handler)
+    with caplog.at_level(logging.INFO, logger="jobqueue_lab"), pool:
+        pool.submit("t")
+        assert pool.wait(timeout=30)
+    assert capfd.readouterr() == ("", "")
+    [record] = [r for r in caplog.records if r.name == "jobqueue_lab.worker"]
+    assert "fenced off a late report for job-001 (claim 1)" in record.getMessage()
+    assert pool.store.get_job("job-001").status is COMPLETED
+
+
+def test_the_package_logger_has_a_null_handler():
+    handlers = logging.getLogger("jobqueue_lab").handlers
+    assert any(isinstance(h, logging.NullHandler) for h in handlers)
+
+
+def test_stop_requested_outside_a_worker_is_a_private_event():
+    event = stop_requested()
+    event.set()
+    assert stop_requested() is not event
+    assert not stop_requested().is_set()
+    simulated_work(seconds=0.001)(InMemoryJobStore().create_job("t"))  # not interrupted
 
 
 # --- heartbeats from inside a handler -----------------------------------------------------
