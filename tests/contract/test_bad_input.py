@@ -11,6 +11,62 @@ from tests.steps import claimed, store_state, untouched
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
 
+def state(store):
+    """Everything observable about a store, to prove a refused call changed nothing."""
+    return store.list_jobs(), store.counts(), len(store)
+
+
+# --- creating and reporting ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "message"),
+    [
+        ((None,), {}, TypeError, "job type must be a str, got NoneType"),
+        (("",), {}, ValueError, "job type must not be empty"),
+        (("   ",), {}, ValueError, "job type must not be empty"),
+        (("t", ["not", "a", "dict"]), {}, TypeError, "payload must be a dict"),
+        (("t", {"when": object()}), {}, TypeError, r"payload\['when'\] is a object"),
+        (("t", {1: "x"}), {}, TypeError, "JSON object keys must be str"),
+        (("t", {"x": {"y": [1, {2, 3}]}}), {}, TypeError, r"payload\['x'\]\['y'\]\[1\] is a set"),
+        (("t", {"x": float("nan")}), {}, ValueError, "JSON cannot represent"),
+        (("t",), {"max_retries": 0}, ValueError, "max_retries must be an int >= 1, got 0"),
+        (("t",), {"max_retries": True}, TypeError, "max_retries must be an int, got bool"),
+        (("t",), {"max_retries": 2.0}, TypeError, "max_retries must be an int, got float"),
+    ],
+)
+def test_bad_input_to_create_job_is_refused_and_stores_nothing(
+    make_store, args, kwargs, error, message
+):
+    store = make_store()
+    store.create_job("existing")
+    before = state(store)
+    with pytest.raises(error, match=message):
+        store.create_job(*args, **kwargs)
+    assert state(store) == before
+    assert store.create_job("next").id == "job-002", "a refused create must not use up an id"
+
+
+def test_unknown_status_string_names_the_valid_ones_and_changes_nothing(make_store):
+    store = make_store()
+    job = store.create_job("t")
+    before = (state(store), len(store.transitions()))
+    with pytest.raises(ValueError, match="expected one of 'pending', 'processing'"):
+        store.update_status(job.id, "done")
+    assert (state(store), len(store.transitions())) == before
+
+
+def test_last_error_of_the_wrong_type_or_on_success_is_refused(make_store):
+    store = make_store()
+    job = store.create_job("t")
+    store.claim_job(job.id)
+    with pytest.raises(TypeError, match="last_error must be a str or None, got int"):
+        store.update_status(job.id, FAILED, 42)
+    with pytest.raises(ValueError, match="only given when a job fails"):
+        store.update_status(job.id, COMPLETED, "but why")
+    assert store.get_job(job.id).status is PROCESSING
+
+
 # --- payloads, actors and the start of the audit log ----------------------------------------------
 
 

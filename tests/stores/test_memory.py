@@ -13,6 +13,23 @@ from jobqueue_lab import InMemoryJobStore, Job
 from jobqueue_lab.checks import PROCESSED_TWICE, find_violations
 from tests.support import run_with_deadline
 
+# --- the id factory only this store takes --------------------------------------------------------
+
+
+def test_an_id_factory_can_be_passed_in():
+    ids = iter(["a", "b"])
+    store = InMemoryJobStore(id_factory=lambda: next(ids))
+    assert [store.create_job("t").id for _ in range(2)] == ["a", "b"]
+
+
+def test_a_duplicate_id_from_the_factory_is_refused_and_nothing_stored():
+    store = InMemoryJobStore(id_factory=lambda: "same")
+    store.create_job("t")
+    with pytest.raises(ValueError, match="'same', which is already taken"):
+        store.create_job("t")
+    assert len(store) == 1
+
+
 # --- user code that reads the store, and a long audit read -----------------------------------
 
 
