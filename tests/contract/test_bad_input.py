@@ -67,7 +67,7 @@ def test_last_error_of_the_wrong_type_or_on_success_is_refused(make_store):
     assert store.get_job(job.id).status is PROCESSING
 
 
-# --- payloads, actors and the start of the audit log ----------------------------------------------
+# --- payloads, actors and the start of the audit log ------------------------------------------
 
 
 def nested(depth):

@@ -309,7 +309,7 @@ def test_manual_retry_past_the_limit_is_refused(make_store):
     assert store.get_job(job.id).status is FAILED
 
 
-# --- a clock that reads the store, or breaks ------------------------------------------------------
+# --- a clock that reads the store, or breaks --------------------------------------------------
 
 
 def test_a_clock_that_reads_the_store_does_not_deadlock(make_store):

@@ -1,3 +1,11 @@
+"""The worker pool: a run settles with every invariant kept, submit never blocks, a stopped pool
+releases what it was running and cannot restart, a dropped pool stops its threads, wait and stop
+keep their word, and the arguments it refuses.
+
+Some of the stop tests take ``new_store`` and so run on every kind of store, on a
+``ManualClock``.
+"""
+
 import gc
 import logging
 import math
@@ -11,7 +19,6 @@ from jobqueue_lab import (
     JobStatus,
     WorkerPool,
     WorkInterrupted,
-    WorkQueue,
     fail_by_type,
     fail_until_attempt,
     simulated_work,
@@ -19,7 +26,6 @@ from jobqueue_lab import (
 )
 from jobqueue_lab import pool as pool_module
 from jobqueue_lab.checks import find_violations
-from jobqueue_lab.sweeper import Sweeper
 from tests.steps import START, reclaim
 from tests.support import wait_for
 
@@ -56,20 +62,6 @@ def test_workers_signal_and_the_sweeper_retries():
     assert actors[(FAILED, PENDING)] == "sweeper"
     assert actors[(PROCESSING, FAILED)].startswith("worker-")
     assert actors[(PROCESSING, COMPLETED)].startswith("worker-")
-
-
-def test_any_exception_from_the_handler_becomes_a_failure_with_its_message():
-    def handler(job):
-        if job.type == "divide":
-            return 1 / 0
-        raise RuntimeError("")
-
-    with WorkerPool(workers=1, handler=handler) as pool:
-        a = pool.submit("divide", max_retries=1)
-        b = pool.submit("silent", max_retries=1)
-        assert pool.wait(timeout=30)
-    assert pool.store.get_job(a.id).last_error == "ZeroDivisionError: division by zero"
-    assert pool.store.get_job(b.id).last_error == "RuntimeError"
 
 
 def test_threads_are_named_and_all_gone_after_stop():
@@ -196,52 +188,7 @@ def test_bad_pool_arguments_are_refused(kwargs, error, message):
         WorkerPool(**kwargs)
 
 
-def test_the_work_queue_never_holds_an_id_twice():
-    store = InMemoryJobStore()
-    queue = WorkQueue(capacity=10)
-    job = store.create_job("t")
-    assert queue.put(job.id) is True
-    assert queue.put(job.id) is False
-    assert queue.take() == job.id
-    assert queue.put(job.id) is False, "still counted as queued until the claim is done"
-    store.claim_job(job.id)
-    queue.done_claiming(job.id)
-    def still_pending(job_id):
-        return store.get_job(job_id).status is PENDING
-
-    assert queue.put(job.id, still_wanted=still_pending) is False, "a processing job is dropped"
-    assert len(queue) == 0
-
-
-def test_sweep_once_can_be_stepped_by_hand():
-    store = InMemoryJobStore()
-    queue = WorkQueue()
-    sweeper = Sweeper(store, queue.put, interval=1)
-    job = store.create_job("t", max_retries=2)
-    first = sweeper.sweep_once()
-    assert (first.retried, first.enqueued) == ((), (job.id,))
-    assert sweeper.sweep_once().enqueued == (), "no duplicate enqueue"
-    queue.take()
-    store.claim_job(job.id)
-    queue.done_claiming(job.id)
-    store.update_status(job.id, FAILED, "boom")
-    second = sweeper.sweep_once()
-    assert (second.retried, second.enqueued) == ((job.id,), (job.id,))
-    assert store.transitions()[-1].actor == "sweeper"
-
-
-def test_the_sweeper_runs_periodically_until_stopped():
-    stop = threading.Event()
-    store = InMemoryJobStore()
-    sweeper = Sweeper(store, lambda job_id: True, interval=0.001, stop=stop)
-    sweeper.start()
-    assert wait_for(lambda: sweeper.sweeps >= 3)
-    stop.set()
-    sweeper.join(timeout=10)
-    assert not sweeper.is_alive()
-
-
-# --- a pool never outlives its owner or accepts what it cannot run --------------------------------
+# --- a pool never outlives its owner or accepts what it cannot run ----------------------------
 
 
 def test_a_started_pool_that_is_dropped_stops_its_threads():

@@ -1,15 +1,46 @@
-"""The sweeper: one sweep retries what is due and offers pending jobs to the work queue, at most
-a batch at a time; it pauses between sweeps even at interval zero, and a queue that runs half
-empty wakes it before its interval is up."""
+"""The sweeper: one sweep, stepped by hand, retries what is due and offers pending jobs to the
+work queue, at most a batch at a time and never one already queued; run as a thread, it sweeps
+until stopped, pauses between sweeps even at interval zero, is woken early by a queue that runs
+half empty, and goes on sweeping after a sweep that raised."""
 
 import logging
 import threading
 
 import pytest
 
-from jobqueue_lab import InMemoryJobStore, WorkQueue
+from jobqueue_lab import InMemoryJobStore, JobStatus, WorkQueue
 from jobqueue_lab.sweeper import MIN_PAUSE, Sweeper
 from tests.support import wait_for
+
+PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
+
+
+def test_sweep_once_can_be_stepped_by_hand():
+    store = InMemoryJobStore()
+    queue = WorkQueue()
+    sweeper = Sweeper(store, queue.put, interval=1)
+    job = store.create_job("t", max_retries=2)
+    first = sweeper.sweep_once()
+    assert (first.retried, first.enqueued) == ((), (job.id,))
+    assert sweeper.sweep_once().enqueued == (), "no duplicate enqueue"
+    queue.take()
+    store.claim_job(job.id)
+    queue.done_claiming(job.id)
+    store.update_status(job.id, FAILED, "boom")
+    second = sweeper.sweep_once()
+    assert (second.retried, second.enqueued) == ((job.id,), (job.id,))
+    assert store.transitions()[-1].actor == "sweeper"
+
+
+def test_the_sweeper_runs_periodically_until_stopped():
+    stop = threading.Event()
+    store = InMemoryJobStore()
+    sweeper = Sweeper(store, lambda job_id: True, interval=0.001, stop=stop)
+    sweeper.start()
+    assert wait_for(lambda: sweeper.sweeps >= 3)
+    stop.set()
+    sweeper.join(timeout=10)
+    assert not sweeper.is_alive()
 
 
 def test_a_sweep_offers_at_most_its_batch_of_pending_jobs(make_store):

@@ -1,7 +1,26 @@
-"""The work queue between the sweeper and the workers: it turns ids away when full, and asks
-for more once it is half empty again, only if it did turn some away."""
+"""The work queue between the sweeper and the workers: it never holds an id twice, turns ids
+away when full, and asks for more once it is half empty again, only if it did turn some away."""
 
-from jobqueue_lab import WorkQueue
+from jobqueue_lab import InMemoryJobStore, JobStatus, WorkQueue
+
+PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
+
+
+def test_the_work_queue_never_holds_an_id_twice():
+    store = InMemoryJobStore()
+    queue = WorkQueue(capacity=10)
+    job = store.create_job("t")
+    assert queue.put(job.id) is True
+    assert queue.put(job.id) is False
+    assert queue.take() == job.id
+    assert queue.put(job.id) is False, "still counted as queued until the claim is done"
+    store.claim_job(job.id)
+    queue.done_claiming(job.id)
+    def still_pending(job_id):
+        return store.get_job(job_id).status is PENDING
+
+    assert queue.put(job.id, still_wanted=still_pending) is False, "a processing job is dropped"
+    assert len(queue) == 0
 
 
 def test_a_queue_that_turned_ids_away_asks_for_more_once_half_empty():

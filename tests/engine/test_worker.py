@@ -1,4 +1,6 @@
-"""A worker around its handler: ``heartbeat()`` and ``heartbeat_interval()`` inside a handler,
+"""A worker around its handler: whatever the handler raises is recorded as the job's failure,
+worded even when the exception's message is broken, and the worker goes on serving; a refused
+report is logged, never printed. ``heartbeat()`` and ``heartbeat_interval()`` inside a handler,
 on every kind of store, and ``simulated_work``, which heartbeats as it works and stops once a
 heartbeat finds its job lost.
 
@@ -27,7 +29,7 @@ from tests.steps import START, claimed, reclaim, worker_here
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
 
-# --- a worker survives whatever its handler does --------------------------------------------------
+# --- a worker survives whatever its handler does ----------------------------------------------
 
 
 class BadError(Exception):
@@ -80,6 +82,20 @@ def test_one_worker_records_any_exception_and_keeps_serving(error, expected, cap
     assert pool.store.get_job(later.id).status is COMPLETED, "the one worker went on serving"
     assert all(worker.is_alive() is False for worker in pool.workers)
     assert capfd.readouterr() == ("", ""), "nothing printed"
+
+
+def test_any_exception_from_the_handler_becomes_a_failure_with_its_message():
+    def handler(job):
+        if job.type == "divide":
+            return 1 / 0
+        raise RuntimeError("")
+
+    with WorkerPool(workers=1, handler=handler) as pool:
+        a = pool.submit("divide", max_retries=1)
+        b = pool.submit("silent", max_retries=1)
+        assert pool.wait(timeout=30)
+    assert pool.store.get_job(a.id).last_error == "ZeroDivisionError: division by zero"
+    assert pool.store.get_job(b.id).last_error == "RuntimeError"
 
 
 def test_a_refused_outcome_is_logged_for_whoever_listens_and_never_printed(caplog, capfd):
