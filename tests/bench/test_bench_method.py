@@ -3,14 +3,15 @@ order, and each ratio is taken within one repeat before the median."""
 
 import dataclasses
 
-from bench import process_rows as process_rows_module
-from bench.interleave import Contender, interleaved, per_repeat_ratio, rotated
-from bench.rows import Target
-from bench.sizes import QUICK
+from bench.harness import process_rows as process_rows_module
+from bench.harness.interleave import Contender, interleaved, per_repeat_ratio, rotated
+from bench.harness.rows import Target
+from bench.harness.sizes import QUICK
 
 
 class RecordingChildren:
-    """Stands in for ``bench.lean.Children``: records the order of runs, measures nothing."""
+    """Stands in for ``bench.harness.lean.Children``: records the order of runs, measures
+    nothing."""
 
     def __init__(self) -> None:
         self.order: list[str] = []
@@ -65,11 +66,11 @@ def test_the_process_rows_pair_each_system_with_its_peer_at_every_process_count(
     children = RecordingChildren()
     sizes = dataclasses.replace(QUICK, process_repeats=2)
     runs = process_rows_module._measured(
-        children, sizes, "sqlite", "store_processes", "huey_processes", failing=False
+        children, sizes, "sqlite", "ours.store_processes", "peers.huey_processes", failing=False
     )
     assert sorted(runs) == [(side, n) for side in ("ours", "peer") for n in (1, 2, 4)]
     assert all(len(measured) == 2 for measured in runs.values())
     # Both systems at every count take turns within each repeat, the next repeat rotated.
     first, second = children.order[:6], children.order[6:]
-    assert first == ["store_processes", "huey_processes"] * 3
+    assert first == ["ours.store_processes", "peers.huey_processes"] * 3
     assert second == rotated(first, 1)

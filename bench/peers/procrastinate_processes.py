@@ -3,7 +3,7 @@
 
 procrastinate is the PostgreSQL-native Python queue whose claim (``FOR UPDATE SKIP LOCKED``) the
 store borrows. The measuring process applies its schema in a fresh schema of the server, defers
-every job, starts the worker processes (``python -m bench.procrastinate_processes URL``, each
+every job, starts the worker processes (``python -m bench.peers.procrastinate_processes URL``, each
 ``App.run_worker_async(concurrency=1)``, as ``procrastinate worker`` runs it), waits until all are
 connected, opens the gate and times until no job is waiting or running.
 
@@ -25,10 +25,17 @@ from contextlib import AbstractContextManager, nullcontext
 import procrastinate
 import psycopg
 
-from .gated import GatedWorkers, ready_then_wait, settled_after
-from .jobs import RUNS_PER_JOB, SETTLED_POLL, TIMEOUT, BenchmarkError, check_outcome, job_fails
-from .postgres import fresh_schema
-from .timing import Measured, Section
+from ..harness.gated import GatedWorkers, ready_then_wait, settled_after
+from ..harness.jobs import (
+    RUNS_PER_JOB,
+    SETTLED_POLL,
+    TIMEOUT,
+    BenchmarkError,
+    check_outcome,
+    job_fails,
+)
+from ..harness.postgres import fresh_schema
+from ..harness.timing import Measured, Section
 
 IDLE_POLL = 0.01
 """Seconds between an idle worker's looks for jobs (procrastinate's default is 5 s, relying on
@@ -81,7 +88,7 @@ def _run(
         for start in range(0, jobs, DEFER_BATCH):
             numbers = range(start, min(start + DEFER_BATCH, jobs))
             task.batch_defer(*({"fails": failing and job_fails(n)} for n in numbers))
-    commands = [["-m", "bench.procrastinate_processes", url] for _ in range(processes)]
+    commands = [["-m", "bench.peers.procrastinate_processes", url] for _ in range(processes)]
     with psycopg.connect(url, autocommit=True) as db:
 
         def settled() -> bool:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import itertools
 from concurrent.futures import ThreadPoolExecutor, wait
 
-from .jobs import TIMEOUT, WORKERS, BenchmarkError, check_outcome
-from .timing import Measured, Section
+from ..harness.jobs import TIMEOUT, WORKERS, BenchmarkError, check_outcome
+from ..harness.timing import Measured, Section
 
 
 def noop(jobs: int, workers: int = WORKERS) -> Measured:

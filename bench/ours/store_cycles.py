@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from jobqueue_lab import InMemoryJobStore
 
-from .breakdown import StepTimes, time_steps
-from .jobs import BenchmarkError
-from .timing import Measured, Section
+from ..diagnostics.breakdown import StepTimes, time_steps
+from ..harness.jobs import BenchmarkError
+from ..harness.timing import Measured, Section
 from .workload import COMPLETED, add_completed_jobs
 
 

@@ -15,8 +15,8 @@ from huey import MemoryHuey
 from huey.consumer import Consumer
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR
 
-from .jobs import RUNS_PER_JOB, TIMEOUT, WORKERS, BenchmarkError, check_outcome, job_fails
-from .timing import Measured, Section
+from ..harness.jobs import RUNS_PER_JOB, TIMEOUT, WORKERS, BenchmarkError, check_outcome, job_fails
+from ..harness.timing import Measured, Section
 
 
 class InProcessConsumer(Consumer):

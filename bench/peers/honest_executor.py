@@ -17,9 +17,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
-from .breakdown import StepTimes, time_steps
-from .jobs import TIMEOUT, WORKERS, BenchmarkError, check_outcome
-from .timing import Measured, Section
+from ..diagnostics.breakdown import StepTimes, time_steps
+from ..harness.jobs import TIMEOUT, WORKERS, BenchmarkError, check_outcome
+from ..harness.timing import Measured, Section
 
 Audit = tuple[float, str, str | None, str]
 

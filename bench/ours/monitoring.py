@@ -32,7 +32,7 @@ from jobqueue_lab.views.dashboard import (
     job_mix,
 )
 
-from .jobs import TIMEOUT, BenchmarkError
+from ..harness.jobs import TIMEOUT, BenchmarkError
 
 POLICY = "transient until attempt 2"
 RUNS_PER_JOB = 2

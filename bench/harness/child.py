@@ -1,6 +1,7 @@
-"""The measuring process: ``python -m bench.child MODULE FUNCTION ARGUMENTS_JSON``.
+"""The measuring process: ``python -m bench.harness.child MODULE FUNCTION ARGUMENTS_JSON``.
 
-It imports one benchmark module (``bench.MODULE``) and nothing else of the bench, calls one
+It imports one benchmark module (``bench.MODULE``, such as ``bench.ours.pool_runs`` for
+``ours.pool_runs``) and nothing else of the bench but what that module imports, calls one
 function with the JSON arguments, and prints one line of JSON: the function's result, how
 many objects the garbage collector tracked before the measurement began, and which of the
 heavy notebook libraries had been imported by the end (none, for a lean measurement).

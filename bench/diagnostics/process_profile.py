@@ -1,4 +1,5 @@
-"""Where the time goes in the PostgreSQL process rows: ``python -m bench.process_profile``.
+"""Where the time goes in the PostgreSQL process rows:
+``python -m bench.diagnostics.process_profile``.
 
 The ratios say which system is faster; this says why. It runs the no-op workload of each system
 at 1, 2 and 4 worker processes on a durable throwaway server with ``pg_stat_statements`` loaded,
@@ -28,8 +29,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from . import procrastinate_processes, store_processes
-from .postgres import DurableServer
+from ..harness.postgres import DurableServer
+from ..ours import store_processes
+from ..peers import procrastinate_processes
 
 SAMPLE_EVERY = 0.002
 PROFILED = {**DurableServer.settings, "shared_preload_libraries": "pg_stat_statements"}
@@ -103,7 +105,9 @@ def _kind(query: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.process_profile", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.diagnostics.process_profile", description=__doc__
+    )
     parser.add_argument("--jobs", type=int, default=1_000)
     args = parser.parse_args()
     server = ProfiledServer().start()

@@ -2,7 +2,7 @@
 ``PostgresJobStore``, each process a ``ClaimingWorker`` that calls ``claim_next()``.
 
 The measuring process fills the store, starts the worker processes (``python -m
-bench.store_processes URL``), waits until all of them are connected and ready, then opens the
+bench.ours.store_processes URL``), waits until all of them are connected and ready, then opens the
 gate and times until every job is settled: completed, or failed with its three attempts spent.
 Each worker process runs what ``python -m jobqueue_lab worker --workers 1`` runs (``serve`` with
 one claiming worker), the first with ``--sweeper`` as well, since the sweeper moves failed jobs
@@ -23,10 +23,17 @@ from jobqueue_lab.domain import Job
 from jobqueue_lab.processes.serve import serve, stop_on_signals
 from jobqueue_lab.stores.urls import open_store
 
-from .gated import GatedWorkers, ready_then_wait, settled_after
-from .jobs import RUNS_PER_JOB, SETTLED_POLL, TIMEOUT, BenchmarkError, check_outcome, job_fails
-from .postgres import fresh_schema
-from .timing import Measured, Section
+from ..harness.gated import GatedWorkers, ready_then_wait, settled_after
+from ..harness.jobs import (
+    RUNS_PER_JOB,
+    SETTLED_POLL,
+    TIMEOUT,
+    BenchmarkError,
+    check_outcome,
+    job_fails,
+)
+from ..harness.postgres import fresh_schema
+from ..harness.timing import Measured, Section
 
 SWEEPER_INTERVAL = 0.01
 """Seconds between sweeps in the worker process that sweeps. A failed job waits for a sweep to
@@ -46,14 +53,16 @@ def run(
 
     ``database`` is ``"sqlite"`` (a new file in a temporary folder) or the ``postgresql://``
     URL of a server (a new schema on it). ``watch`` is entered just before the gate opens and
-    left once every job is settled (``bench.process_profile`` counts what the server did).
+    left once every job is settled (``bench.diagnostics.process_profile`` counts what the server
+    did).
     """
     with fresh_store(database) as url, open_store(url) as store:
         for number in range(jobs):
             payload = {"fails": failing and job_fails(number)}
             store.create_job("bench", payload, max_retries=RUNS_PER_JOB)
         commands = [
-            ["-m", "bench.store_processes", url, str(number == 0)] for number in range(processes)
+            ["-m", "bench.ours.store_processes", url, str(number == 0)]
+            for number in range(processes)
         ]
         with GatedWorkers(commands) as workers, watch(), Section() as section:
             workers.open()

@@ -13,8 +13,8 @@ from typing import Any
 
 from jobqueue_lab import InMemoryJobStore, Job, WorkerPool, fail_by_type, simulated_work
 
-from .jobs import RUNS_PER_JOB, TIMEOUT, WORKERS, BenchmarkError, check_outcome, job_fails
-from .timing import Measured, Section
+from ..harness.jobs import RUNS_PER_JOB, TIMEOUT, WORKERS, BenchmarkError, check_outcome, job_fails
+from ..harness.timing import Measured, Section
 
 
 def counting(handler: Callable[[Job], object]) -> tuple[Callable[[Job], object], Callable[[], int]]:

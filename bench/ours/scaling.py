@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from jobqueue_lab import InMemoryJobStore, Sweeper
 
-from .timing import gc_paused, median, seconds
+from ..harness.timing import gc_paused, median, seconds
 from .workload import add_completed_jobs, add_failed_jobs, fail_again
 
 FAILED_JOBS = 100

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .jobs import BenchmarkError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 READY = "ready"
 STOP_WAIT = 30.0
 """Seconds a worker process gets to stop after SIGTERM before it is killed."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from .timing import Measured, Section
+from ..harness.timing import Measured, Section
 
 
 def cycles(count: int) -> Measured:

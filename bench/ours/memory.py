@@ -1,6 +1,6 @@
 """Memory: bytes per job after a long run, audit log included.
 
-Measured in a fresh process (see ``bench.lean``), so the figure holds only what the store
+Measured in a fresh process (see ``bench.harness.lean``), so the figure holds only what the store
 keeps: the resident set size after filling the store, minus what it was before.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jobqueue_lab import InMemoryJobStore
 
-from .jobs import BenchmarkError
+from ..harness.jobs import BenchmarkError
 from .workload import COMPLETED, add_completed_jobs
 
 

@@ -1,6 +1,6 @@
 """The table's rows: each measures its systems in lean processes and compares them.
 
-Every ratio is a median of ratios taken within one repeat (see ``bench.interleave``), beside
+Every ratio is a median of ratios taken within one repeat (see ``bench.harness.interleave``), beside
 the target the project set for it (issue 15).
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .breakdown import StepTimes
+from ..diagnostics.breakdown import StepTimes
 from .interleave import Contender, interleaved, per_repeat_ratio
 from .lean import Children
 from .sizes import Sizes
@@ -84,10 +84,10 @@ def noop_runs(children: Children, sizes: Sizes) -> dict[str, list[Measured]]:
         interleaved(
             children,
             [
-                Contender("pool", "pool_runs", "noop", jobs),
-                Contender("executor", "executor_runs", "noop", jobs),
-                Contender("honest", "honest_executor", "noop", jobs),
-                Contender("huey", "huey_runs", "noop", jobs),
+                Contender("pool", "ours.pool_runs", "noop", jobs),
+                Contender("executor", "peers.executor_runs", "noop", jobs),
+                Contender("honest", "peers.honest_executor", "noop", jobs),
+                Contender("huey", "peers.huey_runs", "noop", jobs),
             ],
             sizes.repeats,
         )
@@ -124,8 +124,8 @@ def failure_path_rows(children: Children, sizes: Sizes) -> list[Row]:
         interleaved(
             children,
             [
-                Contender("pool", "pool_runs", "failure_path", jobs),
-                Contender("huey", "huey_runs", "failure_path", jobs),
+                Contender("pool", "ours.pool_runs", "failure_path", jobs),
+                Contender("huey", "peers.huey_runs", "failure_path", jobs),
             ],
             sizes.repeats,
         )
@@ -149,8 +149,8 @@ def store_rows(children: Children, sizes: Sizes) -> list[Row]:
         interleaved(
             children,
             [
-                Contender("store", "store_cycles", "cycles", count),
-                Contender("floor", "locked_dict", "cycles", count),
+                Contender("store", "ours.store_cycles", "cycles", count),
+                Contender("floor", "peers.locked_dict", "cycles", count),
             ],
             sizes.repeats,
         )
@@ -169,10 +169,10 @@ def store_rows(children: Children, sizes: Sizes) -> list[Row]:
 
 def scaling_rows(children: Children, sizes: Sizes) -> list[Row]:
     small = children.run(
-        "scaling", "measure", completed=sizes.small_store, samples=sizes.scaling_samples
+        "ours.scaling", "measure", completed=sizes.small_store, samples=sizes.scaling_samples
     )
     large = children.run(
-        "scaling", "measure", completed=sizes.large_store, samples=sizes.scaling_samples
+        "ours.scaling", "measure", completed=sizes.large_store, samples=sizes.scaling_samples
     )
     target = Target(1.5, at_least=False)
     rows = []
@@ -193,7 +193,7 @@ def scaling_rows(children: Children, sizes: Sizes) -> list[Row]:
 
 
 def memory_rows(children: Children, sizes: Sizes) -> list[Row]:
-    per_job = children.run("memory", "bytes_per_job", jobs=sizes.memory_jobs)
+    per_job = children.run("ours.memory", "bytes_per_job", jobs=sizes.memory_jobs)
     target = Target(500, at_least=False, unit=" bytes/job")
     return [
         Row(
@@ -211,8 +211,8 @@ def dashboard_rows(children: Children, sizes: Sizes) -> list[Row]:
     runs = interleaved(
         children,
         [
-            Contender("watched", "monitoring", "with_dashboard", jobs, allow_heavy=True),
-            Contender("unwatched", "monitoring", "without_dashboard", jobs, allow_heavy=True),
+            Contender("watched", "ours.monitoring", "with_dashboard", jobs, allow_heavy=True),
+            Contender("unwatched", "ours.monitoring", "without_dashboard", jobs, allow_heavy=True),
         ],
         sizes.repeats,
     )
@@ -248,7 +248,7 @@ def notebook_rows(children: Children, folder: Path | None) -> list[Row]:
     rows, total = [], 0.0
     for path in paths:
         elapsed = children.run(
-            "notebooks", "execution_seconds", allow_heavy=True, path=str(path.resolve())
+            "ours.notebooks", "execution_seconds", allow_heavy=True, path=str(path.resolve())
         )
         total += elapsed
         rows.append(Row(f"notebook {path.name}, fresh kernel", f"{elapsed:.1f} s"))
@@ -282,8 +282,8 @@ def breakdown(
     steps = interleaved(
         children,
         [
-            Contender("ours", "store_cycles", "steps", step_jobs),
-            Contender("honest", "honest_executor", "steps", step_jobs),
+            Contender("ours", "ours.store_cycles", "steps", step_jobs),
+            Contender("honest", "peers.honest_executor", "steps", step_jobs),
         ],
         sizes.repeats,
     )
@@ -292,9 +292,9 @@ def breakdown(
         interleaved(
             children,
             [
-                Contender("pool", "pool_runs", "noop", one_worker),
-                Contender("honest", "honest_executor", "noop", one_worker),
-                Contender("executor", "executor_runs", "noop", one_worker),
+                Contender("pool", "ours.pool_runs", "noop", one_worker),
+                Contender("honest", "peers.honest_executor", "noop", one_worker),
+                Contender("executor", "peers.executor_runs", "noop", one_worker),
             ],
             sizes.repeats,
         )
@@ -306,7 +306,7 @@ def breakdown(
         _micros_per_job(four_workers),
         _switches_per_job(single),
         _switches_per_job(four_workers),
-        children.run("ingredients", "nanoseconds", calls=sizes.ingredient_calls),
+        children.run("diagnostics.ingredients", "nanoseconds", calls=sizes.ingredient_calls),
     )
 
 

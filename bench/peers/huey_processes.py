@@ -21,10 +21,17 @@ from pathlib import Path
 from huey import SqliteHuey
 from huey.signals import SIGNAL_COMPLETE, SIGNAL_ERROR
 
-from .gated import settled_after
+from ..harness.gated import settled_after
+from ..harness.jobs import (
+    RUNS_PER_JOB,
+    SETTLED_POLL,
+    TIMEOUT,
+    BenchmarkError,
+    check_outcome,
+    job_fails,
+)
+from ..harness.timing import Measured, Section
 from .huey_runs import InProcessConsumer
-from .jobs import RUNS_PER_JOB, SETTLED_POLL, TIMEOUT, BenchmarkError, check_outcome, job_fails
-from .timing import Measured, Section
 
 FORK = multiprocessing.get_context("fork")
 

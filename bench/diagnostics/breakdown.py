@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .timing import seconds
+from ..harness.timing import seconds
 
 
 @dataclass(frozen=True)

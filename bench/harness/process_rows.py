@@ -34,8 +34,8 @@ def process_rows(children: Children, sizes: Sizes) -> list[Row]:
         sizes,
         database="sqlite",
         label="SQLite synchronous=FULL",
-        ours=("store_processes", "SQLiteJobStore"),
-        peer=("huey_processes", "SqliteHuey"),
+        ours=("ours.store_processes", "SQLiteJobStore"),
+        peer=("peers.huey_processes", "SqliteHuey"),
         peer_retries="retries=2",
     )
     reason = _postgres_missing()
@@ -53,8 +53,8 @@ def process_rows(children: Children, sizes: Sizes) -> list[Row]:
             sizes,
             database=server.dsn(),
             label="PostgreSQL fsync on",
-            ours=("store_processes", "PostgresJobStore"),
-            peer=("procrastinate_processes", "procrastinate"),
+            ours=("ours.store_processes", "PostgresJobStore"),
+            peer=("peers.procrastinate_processes", "procrastinate"),
             peer_retries="retry=2",
             growth=True,
         )
@@ -119,7 +119,7 @@ def _measured(
     for count in PROCESS_COUNTS:
         for side, module in (("ours", ours), ("peer", peer)):
             arguments = {"jobs": sizes.process_jobs, "processes": count, "failing": failing}
-            if module != "huey_processes":
+            if module != "peers.huey_processes":
                 arguments["database"] = database
             contenders.append(Contender(f"{side} {count}", module, "run", arguments))
     results = interleaved(children, contenders, sizes.process_repeats)

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from .timing import seconds
+from ..harness.timing import seconds
 
 NOTEBOOK_TIMEOUT = 600
 

@@ -4,7 +4,7 @@ A process that has imported pandas, matplotlib or Jupyter holds a quarter of a m
 and every full garbage collection walks them all: a thread pool allocating a few objects per
 job then runs at half speed, and a comparison made there says more about the heap than about
 the queue. So nothing is measured in the process that prints the table: each figure comes
-from a new ``python -m bench.child`` that imports only the module it measures.
+from a new ``python -m bench.harness.child`` that imports only the module it measures.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from .jobs import BenchmarkError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,12 @@ class Children:
     ) -> Any:
         """Call ``bench.<module>.<function>(**arguments)`` in a new process; return its result.
 
+        ``module`` is named from ``bench``: ``ours.pool_runs``, ``peers.huey_runs``.
+
         Refuses the result if the process imported a heavy library it was not allowed to.
         """
         finished = subprocess.run(
-            [sys.executable, "-m", "bench.child", module, function, json.dumps(arguments)],
+            [sys.executable, "-m", "bench.harness.child", module, function, json.dumps(arguments)],
             cwd=REPO,
             capture_output=True,
             text=True,
