@@ -36,6 +36,10 @@ def live_threads(names):
     return [t.name for t in threading.enumerate() if t.name in names and t.is_alive()]
 
 
+# --- a run from start to stop ---------------------------------------------------------------
+
+
+
 def test_a_small_run_settles_and_keeps_every_invariant():
     handler = simulated_work(fail=fail_by_type("email"))
     with WorkerPool(workers=3, handler=handler, sweeper_interval=0.001) as pool:
