@@ -1,9 +1,10 @@
 """Run every benchmark and print the tables: ``python -m bench.run`` (``--quick`` for a tiny run).
 
 Each row compares jobqueue_lab with a peer measured in the same run, as a ratio, beside the
-target the project set. Every measurement happens in a fresh, lean process (``bench.lean``),
-the systems take turns in rotating order (``bench.interleave``), and each ratio is a median of
-ratios taken within one repeat. Progress goes to stderr, the tables to stdout.
+target the project set. Every measurement happens in a fresh, lean process
+(``bench.harness.lean``), the systems take turns in rotating order (``bench.harness.interleave``),
+and each ratio is a median of ratios taken within one repeat. Progress goes to stderr, the tables
+to stdout.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import report, rows
-from .lean import Children
-from .process_rows import process_rows
-from .sizes import FULL, QUICK, Sizes
-from .timing import Measured
+from .harness import report, rows
+from .harness.lean import Children
+from .harness.process_rows import process_rows
+from .harness.sizes import FULL, QUICK, Sizes
+from .harness.timing import Measured
 
 COURSE_NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TABLE_STEPS = (

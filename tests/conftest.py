@@ -5,8 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from jobqueue_lab import ManualClock
 from tests.postgres_server import PostgresServer, missing_reason
-from tests.stores import SQL_KINDS, STORE_KINDS, StoreFactory
+from tests.steps import START
+from tests.store_factory import SQL_KINDS, STORE_KINDS, StoreFactory
 
 TIMES = Path(__file__).resolve().parents[1] / "test-artifacts" / "notebook-times.txt"
 _started = time.time()
@@ -52,3 +54,15 @@ def make_sql_store(request, tmp_path):
     factory = _factory(request, tmp_path)
     yield factory
     factory.close_all()
+
+
+@pytest.fixture
+def new_store(make_store):
+    """Fresh stores of one kind on a ``ManualClock`` (``store, clock = new_store()``): with
+    ``make_store``, each test that takes it runs against every store."""
+
+    def new(**options):
+        clock = ManualClock(START)
+        return make_store(clock=clock, **options), clock
+
+    return new

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -14,3 +15,22 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0, poll: float =
             return False
         time.sleep(poll)
     return True
+
+
+def run_with_deadline(action, timeout=10.0):
+    """Run ``action`` on a thread; fail the test (rather than hang it) if it does not finish."""
+    result, errors = [], []
+
+    def target():
+        try:
+            result.append(action())
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), "deadlocked"
+    if errors:
+        raise errors[0]
+    return result[0]

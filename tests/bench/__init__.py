@@ -1,0 +1,1 @@
+"""The benchmark's method and its command, run at a tiny size."""

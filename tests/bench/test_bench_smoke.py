@@ -1,0 +1,162 @@
+"""The benchmark command runs end to end at a tiny size and prints every row of its tables.
+
+The process rows need a PostgreSQL server for half of them; where none can be started, the
+bench prints one row saying why instead, and that row is what is checked.
+
+Only the shape of the output is checked: every row present, its figures numeric, a verdict
+where there is a target. Timings on a shared machine prove nothing here, so none is asserted.
+"""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+
+RATE = r"[\d,]+ (jobs|runs|cycles)/s"
+SWITCHES = r"\d+\.\d\d"
+RATIO = r"\d+\.\d\dx( \(\d+\.\d\d-\d+\.\d\d\))?"
+MICROS = r"[\d,]+\.\d µs"
+VERDICT = r"yes|no"
+
+THROUGHPUT = (RATE, SWITCHES, RATE, SWITCHES, RATIO)
+SCALING = (MICROS, "", MICROS, "", RATIO, r"<= 1.5x", VERDICT)
+
+# The check cell starts with -> the other cells: jobqueue_lab, its switches/job, the peer, its
+# switches/job, the ratio (median, low-high), the target, met.
+EXPECTED_ROWS = {
+    "no-op, 200 jobs: WorkerPool(4) vs bare ThreadPoolExecutor(4)": (
+        *THROUGHPUT,
+        r">= 1x",
+        VERDICT,
+    ),
+    "no-op, 200 jobs: WorkerPool(4) vs honest executor": (*THROUGHPUT, "", ""),
+    "no-op, 200 jobs: WorkerPool(4) vs MemoryHuey, 4 threads": (*THROUGHPUT, r">= 3x", VERDICT),
+    "failure path, 100 jobs (200 runs), half always fail": (*THROUGHPUT, r">= 10x", VERDICT),
+    "store, one thread, 1,000 create+claim+complete cycles": (*THROUGHPUT, r">= 0.25x", VERDICT),
+    "scaling, get_failed_jobs() with 100 failed jobs: among 10,000 vs 1,000 completed": SCALING,
+    "scaling, one sweep_once() with 100 failed jobs: among 10,000 vs 1,000 completed": SCALING,
+    "memory after 10,000 completed jobs, audit log included": (
+        r"[\d,]+ bytes/job",
+        *[""] * 4,
+        r"<= 500 bytes/job",
+        VERDICT,
+    ),
+    "no-op while the Dashboard watches, 200 jobs' retry round": (
+        r"[\d,]+ runs/s \(\d+ count updates\)",
+        "",
+        r"[\d,]+ runs/s",
+        "",
+        RATIO,
+        r">= 0.9x",
+        VERDICT,
+    ),
+    "notebook time": ("no notebooks", *[""] * 6),
+}
+
+AHEAD = (RATE, "", RATE, "", RATIO, r"> 1x", VERDICT)
+COUNTS = ("1 process", "2 processes", "4 processes")
+SQLITE = "processes, SQLite synchronous=FULL"
+POSTGRES = "processes, PostgreSQL fsync on"
+FAILING = "half always fail, 20 jobs (40 runs)"
+HUEY = "SQLiteJobStore vs SqliteHuey"
+HUEY_RETRIES = "SQLiteJobStore max_retries=3 vs SqliteHuey retries=2"
+PROCRASTINATE = "PostgresJobStore vs procrastinate"
+PROCRASTINATE_RETRIES = "PostgresJobStore max_retries=3 vs procrastinate retry=2"
+# Each row: the SQL store against its peer at every process count, no-op and half failing; on
+# PostgreSQL also the store's growth from 1 to 2 processes.
+PROCESS_ROWS = {
+    **{f"{SQLITE}, no-op, 20 jobs, {n}: {HUEY}": AHEAD for n in COUNTS},
+    **{f"{SQLITE}, {FAILING}, {n}: {HUEY_RETRIES}": AHEAD for n in COUNTS},
+}
+POSTGRES_ROWS = {
+    **{f"{POSTGRES}, no-op, 20 jobs, {n}: {PROCRASTINATE}": AHEAD for n in COUNTS},
+    **{f"{POSTGRES}, {FAILING}, {n}: {PROCRASTINATE_RETRIES}": AHEAD for n in COUNTS},
+    f"{POSTGRES}, no-op, 20 jobs: PostgresJobStore at 2 processes vs at 1": AHEAD,
+    f"{POSTGRES}, {FAILING}: PostgresJobStore at 2 processes vs at 1": AHEAD,
+}
+POSTGRES_SKIPPED = "processes, PostgreSQL: PostgresJobStore vs procrastinate: skipped, "
+
+BREAKDOWN_ROWS = [
+    "create, one thread, nothing else running",
+    "claim, the same",
+    "complete, the same",
+    "bookkeeping in all",
+    "a whole job, 1 worker thread (wall time / jobs)",
+    "a whole job, 4 worker threads (wall time / jobs)",
+    "beyond the bookkeeping, 4 worker threads: queue, handler, threads waiting",
+    "thread switches per job, 1 worker thread",
+    "thread switches per job, 4 worker threads",
+    "take and release a threading.Lock",
+    "build a frozen 8-field dataclass, by keyword",
+]
+
+
+def run_bench(*args: str) -> str:
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout
+
+
+def table_rows(output: str) -> list[list[str]]:
+    """Every markdown table row's cells, header and separator rows left out."""
+    rows = []
+    for line in output.splitlines():
+        if line.startswith("| ") and not line.startswith("| ---"):
+            rows.append([cell.strip() for cell in line.strip().strip("|").split(" | ")])
+    return rows
+
+
+def test_the_quick_run_prints_every_row_with_numbers_and_a_verdict(tmp_path):
+    output = run_bench("--notebooks-dir", str(tmp_path))
+    rows = table_rows(output)
+    expected = {**EXPECTED_ROWS, **PROCESS_ROWS}
+    if any(cells[0].startswith(POSTGRES_SKIPPED) for cells in rows):
+        expected[POSTGRES_SKIPPED] = ("skipped", *[""] * 6)
+    else:
+        expected.update(POSTGRES_ROWS)
+    for start, patterns in expected.items():
+        matching = [cells for cells in rows if cells[0].startswith(start)]
+        assert len(matching) == 1, f"no single row starting {start!r} in:\n{output}"
+        cells = matching[0]
+        assert len(cells) == 8, cells
+        for cell, pattern in zip(cells[1:], patterns, strict=True):
+            assert re.fullmatch(pattern, cell), f"{cell!r} is not {pattern!r} in {cells}"
+
+    assert output.startswith("jobqueue_lab benchmarks, ")
+    assert re.search(r"^machine: .*\d+ cores.*Python 3\.\d+", output, re.MULTILINE)
+    assert "imported none of pandas, matplotlib, ipywidgets, IPython, nbclient" in output
+    assert "ratio = median of per-repeat ratios" in output
+
+
+def test_the_quick_run_says_where_the_time_goes(tmp_path):
+    output = run_bench("--only", "breakdown")
+    rows = {cells[0]: cells[1:] for cells in table_rows(output)}
+    for step in BREAKDOWN_ROWS:
+        assert step in rows, f"no breakdown row {step!r} in:\n{output}"
+        for cell in rows[step]:
+            assert cell == "" or re.fullmatch(r"-?[\d,]+(\.\d+)?", cell), (step, cell)
+    assert all(rows["a whole job, 4 worker threads (wall time / jobs)"]), rows
+
+
+def test_each_notebook_gets_a_row_and_the_course_a_total(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")])
+    nbformat.write(notebook, tmp_path / "01-tiny.ipynb")
+    (tmp_path / "solutions").mkdir()
+    nbformat.write(notebook, tmp_path / "solutions" / "not-a-lesson.ipynb")
+    rows = table_rows(run_bench("--only", "notebooks", "--notebooks-dir", str(tmp_path)))
+    notebook_rows = [cells for cells in rows if "notebook" in cells[0] or "course" in cells[0]]
+    assert [cells[0] for cells in notebook_rows] == [
+        "notebook 01-tiny.ipynb, fresh kernel",
+        "whole course, 1 notebooks one after another",
+    ]
+    assert all(re.fullmatch(r"\d+\.\d s", cells[1]) for cells in notebook_rows)

@@ -1,0 +1,1 @@
+"""The course as shipped: notebooks, exercise checks, Binder, the README, docstring examples."""

@@ -1,0 +1,1 @@
+"""The parts around the store: pool, workers, sweeper, work queue, backoff, clock, checks."""

@@ -1,0 +1,1 @@
+"""Worker processes sharing a store on one machine."""

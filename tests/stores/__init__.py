@@ -1,0 +1,1 @@
+"""What is specific to one kind of store, and the decisions every store shares."""

@@ -1,0 +1,1 @@
+"""Tables, charts, timelines, the dashboard, and the notebooks in a real browser."""
