@@ -1,4 +1,4 @@
-"""Leases, heartbeats and fencing (issue 11, notebook 08): every rule, one test at a time, on
+"""Leases, heartbeats and fencing (issue 11, notebook 09): every rule, one test at a time, on
 every kind of store (a test that takes ``new_store`` runs once per store).
 
 The store runs on a ``ManualClock``, so a lease runs out exactly when a test says so and never
