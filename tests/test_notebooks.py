@@ -39,6 +39,7 @@ COURSE = (
     "00-start-here",
     "01-state-machine",
     "02-failure-handling",
+    "03-simulating-failure",
     "04-retries-and-attempts",
     "05-the-sweeper",
     "06-atomic-updates-and-races",
@@ -267,12 +268,8 @@ def test_says_how_long_it_takes(notebook_path):
 MAX_CELLS = 45
 """One sitting: a chapter longer than this has more than one idea in it, and should be split."""
 
-NOT_SPLIT_YET = {"02-failure-handling"}
-
 
 def test_fits_in_one_sitting(notebook_path):
-    if notebook_path.stem in NOT_SPLIT_YET:
-        pytest.xfail("too long for one sitting; not split yet")
     assert len(read(notebook_path).cells) <= MAX_CELLS
 
 
