@@ -7,12 +7,14 @@ the ones that look right and are not, and assert that each is caught, and told w
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from dataclasses import replace
 
 from jobqueue_lab import InMemoryJobStore, JobStatus
 from jobqueue_lab.exercises import nb02_failure_handling as nb02
+from jobqueue_lab.exercises import nb03_simulating_failure as nb03
 from jobqueue_lab.exercises import nb06_atomic_updates_and_races as nb06
 from jobqueue_lab.exercises import nb08_dashboard as nb08
 from jobqueue_lab.exercises import nb09_leases_and_fencing as nb09
@@ -107,6 +109,90 @@ def test_02_an_outcome_written_into_the_store_behind_its_back_is_caught():
     problems = nb02.check_report_outcome(report_outcome)
     assert len(problems) == 2
     assert all("no accepted change" in p and "behind the store's back" in p for p in problems)
+
+
+# --- 03: a failure policy of your own ------------------------------------------------------
+
+
+def gives_the_answer_away(problem: str) -> bool:
+    """True when a problem shows the fix instead of pointing at what is wrong."""
+    return ".get(" in problem or "PAGE_LIMIT" in problem
+
+
+def big_report(job) -> bool:
+    return job.type == "report" and job.payload.get("pages", 0) > 100
+
+
+def test_03_a_policy_that_flips_a_coin_is_caught_changing_its_mind():
+    rng = random.Random(3)  # seeded, so this test itself gives the same answers every run
+
+    def fail_big_reports(job):
+        return "the coin said no" if rng.random() < 0.5 else None
+
+    problems = nb03.check_fail_big_reports(fail_big_reports)
+    disagreed = [p for p in problems if "the two runs disagreed" in p]
+    assert disagreed, problems
+    assert all(nb03.DETERMINISM_HINT in p for p in disagreed)
+
+
+def test_03_a_policy_that_remembers_what_it_was_asked_is_not_deterministic():
+    seen = set()
+
+    def fail_big_reports(job):
+        if big_report(job) and job.id not in seen:
+            seen.add(job.id)
+            return "too many pages"
+        return None
+
+    problems = nb03.check_fail_big_reports(fail_big_reports)
+    assert len(problems) == 2, problems
+    assert all("first 'too many pages', then None" in p for p in problems)
+    assert all(nb03.DETERMINISM_HINT in p for p in problems)
+
+
+def test_03_a_policy_that_crashes_on_a_payload_without_pages_is_told_why_not_how():
+    def fail_big_reports(job):
+        if job.type == "report" and job.payload["pages"] > 100:
+            return "too many pages"
+        return None
+
+    (problem,) = nb03.check_fail_big_reports(fail_big_reports)
+    assert "payload {}" in problem and "KeyError" in problem
+    assert nb03.MISSING_KEY_HINT in problem
+    assert not gives_the_answer_away(problem)
+
+
+def test_03_an_empty_string_for_success_is_told_apart_from_none():
+    def fail_big_reports(job):
+        return "too many pages" if big_report(job) else ""
+
+    problems = nb03.check_fail_big_reports(fail_big_reports)
+    assert len(problems) == 5  # four shown, and a line counting the fifth
+    assert all("(no error is None, never an empty string)" in p for p in problems[:4])
+    assert problems[4] == "... and 1 more like these"
+
+
+def test_03_a_policy_that_answers_true_or_false_is_told_what_a_policy_returns():
+    def fail_big_reports(job):
+        return big_report(job)
+
+    problems = nb03.check_fail_big_reports(fail_big_reports)
+    assert problems[0].endswith(f"returned True; {nb03.ANSWER_HINT}")
+    assert any(p.endswith(f"returned False; {nb03.ANSWER_HINT}") for p in problems)
+
+
+def test_03_a_policy_that_fails_the_wrong_jobs_names_each_of_them():
+    def fail_big_reports(job):
+        return "too many pages" if job.payload.get("pages", 0) >= 100 else None
+
+    problems = nb03.check_fail_big_reports(fail_big_reports)
+    assert problems == [
+        "the report job with payload {'pages': 100} should succeed (return None) but got "
+        "'too many pages'",
+        "the email job with payload {'pages': 500} should succeed (return None) but got "
+        "'too many pages'",
+    ]
+    assert not any(gives_the_answer_away(p) for p in problems)
 
 
 # --- 09: keep the lease alive; 10: an invoice sent once --------------------------------------
