@@ -48,7 +48,7 @@ RELEASE: tuple[JobStatus, JobStatus] = (PROCESSING, PENDING)
 
 Only the worker holding the job's current claim may make it, and the attempt it had started is
 not counted. The four moves above are the whole life of a job; this one exists so that shutting
-a worker down never fails a job that did nothing wrong (notebook 08).
+a worker down never fails a job that did nothing wrong (notebook 09).
 """
 
 
@@ -152,7 +152,7 @@ class Job:
     because "no error" and "an error with no words" must not look alike.
     ``max_retries`` is the most attempts the job may have in total: 3 means at most 3 runs.
 
-    The last six fields are about claims (notebook 08). ``claim`` numbers the job's claims, 1,
+    The last six fields are about claims (notebook 09). ``claim`` numbers the job's claims, 1,
     2, 3, ..., and never repeats: a worker reports with the claim it holds, and a report from
     any other claim is refused. ``claimed_by`` names the worker of the latest claim, and
     ``lease_expires_at`` is when the job counts as lost unless that worker sends a heartbeat

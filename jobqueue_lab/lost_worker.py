@@ -3,7 +3,7 @@ that job told from the audit log alone.
 
 The dashboard's "Lose a worker" runs a pool with ``LosesItsWorker`` around its handler and then
 shows ``lost_worker_story``: the lease runs out, the sweeper recovers the job, another worker
-runs it, and the lost worker's late report is fenced off (notebook 08 explains each step).
+runs it, and the lost worker's late report is fenced off (notebook 09 explains each step).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ Each notebook runs in its own fresh kernel with ``notebooks/`` as the working di
 way a learner opens it. The worked solutions in ``notebooks/solutions/`` are modules, not
 notebooks, and are not touched. The script prints how long each notebook took.
 
-Notebook 11 runs part of its story on the PostgreSQL database that ``JOBQUEUE_LAB_POSTGRES_URL``
+Notebook 12 runs part of its story on the PostgreSQL database that ``JOBQUEUE_LAB_POSTGRES_URL``
 names, and the notebook tests run it against a server of their own. So that the saved outputs
 are the ones those tests expect, the script starts a throwaway server the way the tests do
 (each notebook gets an empty schema) whenever the variable is not set and the ``postgresql``
@@ -59,7 +59,7 @@ def postgres(paths: list[Path]) -> Iterator[object | None]:
     reason = missing_reason()
     if reason is not None:
         print(
-            f"no PostgreSQL server for notebook 11 ({reason}): its outputs will say so, "
+            f"no PostgreSQL server for notebook 12 ({reason}): its outputs will say so, "
             "and the notebook tests, which use one, will not match them",
             file=sys.stderr,
         )

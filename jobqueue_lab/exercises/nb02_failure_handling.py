@@ -1,4 +1,4 @@
-"""Checks for notebook 02, failure handling: a failure policy, and signalling an outcome."""
+"""Checks for notebook 02, failure handling: signalling an outcome."""
 
 from __future__ import annotations
 
@@ -6,63 +6,13 @@ from collections.abc import Callable
 from dataclasses import FrozenInstanceError
 from typing import Any
 
-from .. import InMemoryJobStore, Job, JobStatus, WorkerPool, simulated_work
-from .feedback import Problems, attempt, broken_rules, limited
-
-REPORT_CASES: tuple[tuple[str, dict[str, Any], bool], ...] = (
-    ("report", {"pages": 250}, True),
-    ("report", {"pages": 101}, True),
-    ("report", {"pages": 100}, False),
-    ("report", {"pages": 3}, False),
-    ("report", {}, False),
-    ("email", {"pages": 500}, False),
-    ("email", {"to": "ada@example.org"}, False),
-)
-"""Jobs for the policy check: type, payload, and whether the policy should fail them."""
-
-SETTLE_SECONDS = 10
+from .. import InMemoryJobStore, JobStatus
+from .feedback import Problems, attempt
 
 FROZEN_HINT = (
     "a Job is a frozen snapshot, so nobody can change its fields. Ask the store for the "
     "change instead, with store.update_status"
 )
-
-
-def check_fail_big_reports(fail_big_reports: Callable[[Job], str | None]) -> Problems:
-    """A failure policy for report jobs of more than 100 pages.
-
-    It returns a message (a non-empty str) for those jobs, and ``None`` for every other job,
-    including jobs with no "pages" in their payload. It must be deterministic, and a pool run
-    with it must keep every invariant.
-    """
-    store = InMemoryJobStore()
-    problems = []
-    for job_type, payload, should_fail in REPORT_CASES:
-        job = store.create_job(job_type, payload)
-        described = f"the {job_type} job with payload {payload}"
-        first, problem = attempt(fail_big_reports, job)
-        if problem is None:
-            second, problem = attempt(fail_big_reports, job)
-        if problem is not None:
-            problems.append(f"for {described}: {problem}")
-        elif first != second:
-            problems.append(f"for {described} it answered differently when asked twice")
-        elif should_fail and not (isinstance(first, str) and first.strip()):
-            problems.append(f"{described} should fail, with a message, but it returned {first!r}")
-        elif not should_fail and first is not None:
-            hint = " (no error is None, never an empty string)" if first == "" else ""
-            problems.append(f"{described} should succeed (return None) but got {first!r}{hint}")
-    if problems:
-        return limited(problems)
-    with WorkerPool(workers=2, handler=simulated_work(fail=fail_big_reports)) as pool:
-        for job_type, payload, _ in REPORT_CASES:
-            pool.submit(job_type, payload, max_retries=1)
-        if not pool.wait(timeout=SETTLE_SECONDS):
-            return [
-                f"a pool run with your policy did not settle within {SETTLE_SECONDS} seconds; "
-                "the machine may be busy, so run the check again"
-            ]
-    return broken_rules(pool.store)
 
 
 def check_report_outcome(

@@ -1,11 +1,11 @@
 """The correct baseline the broken variants are measured against: nothing here is a mistake.
 
-``PlainStore`` is the chapter's Go store in Python, and the seed's broken stores (notebook 06)
+``PlainStore`` is the chapter's Go store in Python, and the seed's broken stores (notebook 07)
 copy one of its methods each and get that one thing wrong, so the two read side by side show the
 mistake. The store the notebooks teach with is ``InMemoryJobStore``, which keeps the same rules
 and adds what later chapters need (the audit log, leases, fencing); its methods are written for
 every store at once, which would make a copy to break longer than the mistake it shows. The
-broken stores of notebooks 08 and 11 copy the real store's methods instead. ``error_lines``
+broken stores of notebooks 09 and 12 copy the real store's methods instead. ``error_lines``
 reads ``last_error`` the safe way (mistake 4's counterpart).
 """
 
@@ -31,7 +31,7 @@ class PlainStore:
     Like ``InMemoryJobStore`` it checks the transition table, saves each change once, and
     retries failed jobs within their limit. It keeps no audit log, and, like the chapter's
     store, it does not insist that a failure says why. It has no leases or fencing either (those
-    come in notebook 08): it takes the keywords a ``Worker`` passes for them and ignores them.
+    come in notebook 09): it takes the keywords a ``Worker`` passes for them and ignores them.
     """
 
     lease_seconds = math.inf  # no leases: a claim never runs out

@@ -32,7 +32,7 @@ class UnconditionalUpdateStore(SQLiteJobStore):
     Two processes claiming one job can both read "pending, 0 attempts, claim 0", both decide the
     job is theirs, and both write "processing, 1 attempt, claim 1". Both are told the job is
     theirs, under the same claim number, so not even fencing can tell them apart, and the job
-    shows one attempt for two runs. In one process a lock kept two threads apart (notebook 05);
+    shows one attempt for two runs. In one process a lock kept two threads apart (notebook 06);
     processes share no lock, only the database, so the check has to happen in the database.
     ``race_window`` is called between the read and the write.
     """

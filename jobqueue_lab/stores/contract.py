@@ -158,7 +158,7 @@ class JobStore(ABC):
                 self._save(place, decision, now, actor)
         return [decision.result() for decision in retried]
 
-    # --- lost, stopped and late workers (notebook 08) --------------------------------------
+    # --- lost, stopped and late workers (notebook 09) --------------------------------------
 
     def renew_lease(
         self,

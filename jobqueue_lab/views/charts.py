@@ -51,7 +51,7 @@ EDGE_LABELS: Mapping[tuple[JobStatus, JobStatus], str] = {
 }
 """Words for the arrows. The arrows themselves come from ``TRANSITIONS``, not from this."""
 
-RELEASE_LABEL = "released by a stopping worker\n(the recovery move, notebook 08)"
+RELEASE_LABEL = "released by a stopping worker\n(the recovery move, notebook 09)"
 """Words for the dashed arrow of ``RELEASE``, the one move outside the table."""
 
 _NODE_PLACES: Mapping[JobStatus, tuple[float, float]] = {
@@ -77,7 +77,7 @@ def state_machine_chart(ax: Axes | None = None) -> Figure:
     Because the arrows are read from the table, this picture cannot disagree with the store.
     ``state_machine_edges(fig)`` reads back the arrows that were drawn. The release move
     (``RELEASE``, processing -> pending) is drawn too, dashed and labelled, because it is not
-    in the table: only a worker giving back the job it holds may make it (notebook 08).
+    in the table: only a worker giving back the job it holds may make it (notebook 09).
     ``release_edge(fig)`` finds it.
     """
     fig, ax = figure_and_axes(ax, SQUARE)

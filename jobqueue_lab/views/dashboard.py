@@ -137,7 +137,7 @@ class Dashboard:
     Ticking *Lose a worker* runs the correct pool with a lease of ``LOST_LEASE_SECONDS``, and
     the first attempt of ``LOST_JOB`` loses its worker (``LosesItsWorker``): you watch the job
     sit in processing, the sweeper recover it, another worker run it, and the results then
-    tell the story from the audit log, the lost worker's late report refused (notebook 08).
+    tell the story from the audit log, the lost worker's late report refused (notebook 09).
     """
 
     _shown_last: Dashboard | None = None

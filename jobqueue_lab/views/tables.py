@@ -96,7 +96,7 @@ def dead_letter_table(store: InMemoryJobStore) -> pd.DataFrame:
 
 
 def leases_table(store: InMemoryJobStore) -> pd.DataFrame:
-    """Who holds each job, and until when: the claims and leases of notebook 08.
+    """Who holds each job, and until when: the claims and leases of notebook 09.
 
     Columns ``id, status, attempts, claim, claimed_by, lease_expires_at, retry_at,
     last_error``, one row per job in creation order. ``claim`` numbers the job's claims (0:

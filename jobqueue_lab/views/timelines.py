@@ -1,7 +1,7 @@
 """Timelines: a run's attempts drawn against time, one bar per attempt.
 
 ``attempts_timeline`` shows who ran what and when the sweeper retried; ``lease_timeline`` adds
-what notebook 08 is about: the lease granted with each claim, where a lost worker's lease ran
+what notebook 09 is about: the lease granted with each claim, where a lost worker's lease ran
 out, the sweeper's recovery, and the late reports the store fenced off. Like every chart here,
 each returns its ``Figure`` and reads only the audit log (see ``charts`` for the conventions).
 """

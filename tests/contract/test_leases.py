@@ -1,6 +1,6 @@
 """Claims are leases, on every kind of store: the claim number and lease a claim grants,
 heartbeats, fencing of stale reports, recovery of leases that ran out, and release (issue 11,
-notebook 08).
+notebook 09).
 
 Every test runs once per store, on a ``ManualClock`` (``new_store`` gives a store and its
 clock; ``make_store`` with the ``clock`` fixture does the same), so a lease runs out exactly

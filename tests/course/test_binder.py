@@ -3,7 +3,7 @@
 Binder builds an image with repo2docker from the files in ``binder/``: ``runtime.txt`` picks
 the Python, ``requirements.txt`` pins the packages, ``postBuild`` installs the course package,
 ``apt.txt`` installs PostgreSQL, and ``start`` runs a throwaway PostgreSQL server in every
-session for notebook 09. These tests check four things. The pins agree with ``pyproject.toml``.
+session for notebook 12. These tests check four things. The pins agree with ``pyproject.toml``.
 repo2docker, asked only for its Dockerfile (``--no-build`` needs no Docker daemon), uses all
 five files. ``start`` brings up a server that a store can use, and lets the course open when it
 cannot. And an environment built from ``requirements.txt`` and ``postBuild`` alone, a fresh
@@ -239,7 +239,7 @@ def _index(steps: list[str], fragment: str) -> int:
     return found[0]
 
 
-# --- start brings up PostgreSQL for notebook 09 ------------------------------------------------
+# --- start brings up PostgreSQL for notebook 12 ------------------------------------------------
 
 START = BINDER / "start"
 POSTGRES_URL = "JOBQUEUE_LAB_POSTGRES_URL"
@@ -293,7 +293,7 @@ def test_start_opens_the_course_even_when_no_server_can_start(tmp_path: Path) ->
     nowhere.touch()
     started = _run_start(nowhere / "postgres", f'echo "${{{POSTGRES_URL}-unset}}"', None)
     assert (started.returncode, started.stdout) == (0, "unset\n")
-    assert "no PostgreSQL server for notebook 09" in started.stderr
+    assert "no PostgreSQL server for notebook 12" in started.stderr
 
 
 # --- an environment made from binder/ alone runs the course ------------------------------------

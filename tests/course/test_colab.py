@@ -7,7 +7,7 @@ matplotlib, ipywidgets, ipykernel, nbclient and jinja2 (at the versions the cour
 package is built once, as a wheel, from a copy of this checkout, and
 ``JOBQUEUE_LAB_INSTALL_FROM`` points the install cell at it instead of the repository on
 GitHub. Before each notebook the package is uninstalled again, so every notebook's own install
-cell has to do the work. Notebook 09's PostgreSQL part is left out, as on Colab, where no
+cell has to do the work. Notebook 12's PostgreSQL part is left out, as on Colab, where no
 server is named.
 """
 

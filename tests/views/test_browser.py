@@ -46,7 +46,7 @@ pytestmark = [
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-DASHBOARD = ROOT / "notebooks" / "07-dashboard.ipynb"
+DASHBOARD = ROOT / "notebooks" / "08-dashboard.ipynb"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
 
 

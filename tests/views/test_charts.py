@@ -203,7 +203,7 @@ def test_the_comparison_chart_refuses_a_malformed_summary(summary, error, messag
         comparison_chart(summary)
 
 
-# --- the release move (notebook 08) ----------------------------------------------------------
+# --- the release move (notebook 09) ----------------------------------------------------------
 
 
 def test_the_state_machine_chart_draws_the_release_move_dashed_and_labelled():
@@ -215,7 +215,7 @@ def test_the_state_machine_chart_draws_the_release_move_dashed_and_labelled():
     assert len(solid) == 4
     assert all(a.arrow_patch.get_linestyle() == "solid" for a in solid)
     assert RELEASE_LABEL in [text.get_text() for text in only_axes(fig).texts]
-    assert "notebook 08" in RELEASE_LABEL
+    assert "notebook 09" in RELEASE_LABEL
     assert RELEASE not in state_machine_edges(fig), "the release is not an arrow of the table"
 
 

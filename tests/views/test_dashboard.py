@@ -385,7 +385,7 @@ def test_stop_ends_a_broken_run_cleanly_however_far_it_got():
     assert note["text"].startswith("No chart: this store keeps no audit log.")
 
 
-# --- "Lose a worker": recovery shown live (notebook 08) ----------------------------------------
+# --- "Lose a worker": recovery shown live (notebook 09) ----------------------------------------
 
 
 def lose_a_worker(dash, **settings):

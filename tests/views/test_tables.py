@@ -405,7 +405,7 @@ def test_tables_show_error_text_in_full(table):
         assert LONG_ERROR in repr(shown)
 
 
-# --- claims, leases and dead letters (notebook 08) ---------------------------------------------
+# --- claims, leases and dead letters (notebook 09) ---------------------------------------------
 
 
 def lost_worker_store():

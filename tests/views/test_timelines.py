@@ -1,6 +1,6 @@
 """The timelines (``jobqueue_lab/views/timelines.py``): ``attempts_timeline``, one bar per
 attempt coloured by its outcome, by worker or by job, with the sweeper's retries marked; and
-``lease_timeline`` (notebook 08), which draws each lease as granted, where it ran out, the
+``lease_timeline`` (notebook 09), which draws each lease as granted, where it ran out, the
 recovery, the backoff waits and the late reports that were fenced off."""
 
 import matplotlib
@@ -89,7 +89,7 @@ def test_the_timeline_refuses_an_unknown_grouping(store):
         attempts_timeline(store, by="type")
 
 
-# --- the lease timeline (notebook 08) ----------------------------------------------------------
+# --- the lease timeline (notebook 09) ----------------------------------------------------------
 
 
 def lost_and_backed_off():

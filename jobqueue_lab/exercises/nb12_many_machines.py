@@ -1,4 +1,4 @@
-"""Checks for notebook 11, many machines: a claim in one SQL statement, safe when many
+"""Checks for notebook 12, many machines: a claim in one SQL statement, safe when many
 processes send it at once."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Checks for notebook 10, processes on one machine: what a process may do about other
+"""Checks for notebook 11, processes on one machine: what a process may do about other
 processes' jobs when it starts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Worked solution for notebook 10, processes on one machine: a safe start-up."""
+"""Worked solution for notebook 11, processes on one machine: a safe start-up."""
 
 
 def on_startup(store):

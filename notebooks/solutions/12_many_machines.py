@@ -1,4 +1,4 @@
-"""Worked solution for notebook 11, many machines: a claim in one SQL statement."""
+"""Worked solution for notebook 12, many machines: a claim in one SQL statement."""
 
 
 def claim(db, job_id):

@@ -1,4 +1,4 @@
-"""Checks for notebook 04, the sweeper: one sweep, written by hand."""
+"""Checks for notebook 05, the sweeper: one sweep, written by hand."""
 
 from __future__ import annotations
 

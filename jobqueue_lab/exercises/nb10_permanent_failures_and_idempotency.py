@@ -1,4 +1,4 @@
-"""Checks for notebook 09, permanent failures and idempotency: an invoice sent once, although
+"""Checks for notebook 10, permanent failures and idempotency: an invoice sent once, although
 its job runs twice."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Worked solution for notebook 04, the sweeper."""
+"""Worked solution for notebook 05, the sweeper."""
 
 from collections.abc import Callable
 

@@ -1,4 +1,4 @@
-"""Checks for notebook 03, retries and attempts: predicting an outcome, translating a limit."""
+"""Checks for notebook 04, retries and attempts: predicting an outcome, translating a limit."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Worked solution for notebook 08, leases and fencing: keeping the lease of a long job alive."""
+"""Worked solution for notebook 09, leases and fencing: keeping the lease of a long job alive."""
 
 from jobqueue_lab import heartbeat
 

@@ -1,4 +1,4 @@
-"""Checks for notebook 06, broken vs correct: a report that cannot crash, and cannot lie."""
+"""Checks for notebook 07, broken vs correct: a report that cannot crash, and cannot lie."""
 
 from __future__ import annotations
 

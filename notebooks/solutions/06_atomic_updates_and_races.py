@@ -1,4 +1,4 @@
-"""Worked solution for notebook 05, atomic updates and races."""
+"""Worked solution for notebook 06, atomic updates and races."""
 
 import threading
 

@@ -1,4 +1,4 @@
-"""Checks for notebook 08, leases and fencing: keeping the lease of a long job alive."""
+"""Checks for notebook 09, leases and fencing: keeping the lease of a long job alive."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Worked solution for notebook 06, broken vs correct."""
+"""Worked solution for notebook 07, broken vs correct."""
 
 from jobqueue_lab import Job, JobStatus
 

@@ -1,4 +1,4 @@
-"""Checks for notebook 05, atomic updates and races: a claim that holds up under pressure."""
+"""Checks for notebook 06, atomic updates and races: a claim that holds up under pressure."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Worked solution for notebook 09, permanent failures and idempotency: an invoice sent once."""
+"""Worked solution for notebook 10, permanent failures and idempotency: an invoice sent once."""
 
-from jobqueue_lab.exercises.nb09_permanent_failures_and_idempotency import invoice_text
+from jobqueue_lab.exercises.nb10_permanent_failures_and_idempotency import invoice_text
 
 
 def send_invoice(job, mail):

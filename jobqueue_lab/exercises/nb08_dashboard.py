@@ -1,4 +1,4 @@
-"""Checks for notebook 07, the dashboard: every job completes, but not at first."""
+"""Checks for notebook 08, the dashboard: every job completes, but not at first."""
 
 from __future__ import annotations
 

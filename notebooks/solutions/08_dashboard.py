@@ -1,4 +1,4 @@
-"""Worked solution for notebook 07, the dashboard."""
+"""Worked solution for notebook 08, the dashboard."""
 
 
 def configure(dash) -> None:

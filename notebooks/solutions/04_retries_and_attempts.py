@@ -1,4 +1,4 @@
-"""Worked solutions for notebook 03: predicting an outcome, and translating a limit."""
+"""Worked solutions for notebook 04: predicting an outcome, and translating a limit."""
 
 
 def predict_outcome(max_retries: int, succeeds_from: int) -> tuple[str, int]:
