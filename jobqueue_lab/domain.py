@@ -192,6 +192,24 @@ class Job:
         """True when nothing more will happen to the job: completed, or failed for good."""
         return self.status is COMPLETED or (self.status is FAILED and not self.can_retry)
 
+    @classmethod
+    def new(
+        cls,
+        job_id: str,
+        type: str,
+        payload: Mapping[str, Any],
+        max_retries: int,
+        created_at: datetime,
+    ) -> Job:
+        """The first snapshot of a job: pending, no attempt made, never claimed. Built the way
+        ``changed`` builds the next ones, and for the same reason."""
+        new = _Draft(
+            job_id, type, PENDING, payload, max_retries, 0, None, created_at, 0, None, None, None,
+            None, False,
+        )  # fmt: skip
+        new.__class__ = Job
+        return new
+
     def changed(
         self,
         *,

@@ -88,10 +88,10 @@ class JobStore(ABC):
         check_job_type(type)
         self._fits(check_max_retries(max_retries), "max_retries")
         frozen = EMPTY_PAYLOAD if payload is None else checked_payload(payload)
-        request = (self._storable(type, "job type"), frozen, max_retries)
+        new = self._new_job(self._storable(type, "job type"), frozen, max_retries)
         actor, at = self._actor(actor), self._now()
         with self._changing() as place:
-            job = self._add(place, *request)
+            job = self._add(place, new)
             self._save(place, created(job), at, actor)
         return job
 
@@ -291,8 +291,13 @@ class JobStore(ABC):
         give more: ``decide_expiry`` has the last word)."""
 
     @abstractmethod
-    def _add(self, place: Any, type: str, payload: Mapping[str, Any], max_retries: int) -> Job:
-        """Store a new pending job with a fresh id, and return it."""
+    def _new_job(self, type: str, payload: Mapping[str, Any], max_retries: int) -> Any:
+        """What a new job needs before the change starts (its snapshot, or the row to insert),
+        made outside the lock or transaction so that the change itself stays short."""
+
+    @abstractmethod
+    def _add(self, place: Any, new: Any) -> Job:
+        """Store the job ``_new_job`` made, with a fresh, unique id, and return it."""
 
     @abstractmethod
     def _save(self, place: Any, decision: Decision, at: float, actor: str) -> None:

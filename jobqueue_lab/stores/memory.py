@@ -69,31 +69,34 @@ class InMemoryJobStore(JobStore):
     def _changing(self) -> threading.RLock:
         return self._lock  # the place a change happens in is simply "while holding the lock"
 
-    def _read(self, place: None, job_id: str) -> Job:
+    def _read(self, place: object, job_id: str) -> Job:
         try:
             return self._jobs[job_id]
         except (KeyError, TypeError):
             raise JobNotFound(job_id) from None
 
-    def _next_in_line(self, place: None) -> Job | None:
+    def _next_in_line(self, place: object) -> Job | None:
         line = self._unsettled[PENDING]
         return self._jobs[next(iter(line))] if line else None
 
-    def _retry_candidates(self, place: None, now: float) -> list[Job]:
+    def _retry_candidates(self, place: object, now: float) -> list[Job]:
         return self._oldest_first(JobStatus.FAILED)
 
-    def _expiry_candidates(self, place: None, now: float) -> list[Job]:
+    def _expiry_candidates(self, place: object, now: float) -> list[Job]:
         return self._oldest_first(PROCESSING)
 
-    def _add(self, place: None, type: str, payload: Mapping[str, Any], max_retries: int) -> Job:
+    def _new_job(self, type: str, payload: Mapping[str, Any], max_retries: int) -> Job:
         job_id = self._new_id()
         if not isinstance(job_id, str) or not job_id:
             raise TypeError(f"the id factory must return a non-empty str, got {job_id!r}")
-        if job_id in self._jobs:
-            raise ValueError(f"the id factory returned {job_id!r}, which is already taken")
-        return Job(job_id, type, PENDING, payload, max_retries, created_at=datetime.now(UTC))
+        return Job.new(job_id, type, payload, max_retries, datetime.now(UTC))
 
-    def _save(self, place: None, decision: Decision, at: float, actor: str) -> None:
+    def _add(self, place: object, new: Job) -> Job:
+        if new.id in self._jobs:
+            raise ValueError(f"the id factory returned {new.id!r}, which is already taken")
+        return new
+
+    def _save(self, place: object, decision: Decision, at: float, actor: str) -> None:
         job = decision.after
         if job is not None:
             index = self._unsettled

@@ -129,11 +129,11 @@ class SQLJobStore(JobStore):
     def _expiry_candidates(self, place: Transaction, now: float) -> list[Job]:
         return [_job(row) for row in place.db.execute(self._sql.lease_expired, (now,))]
 
-    def _add(
-        self, place: Transaction, type: str, payload: Mapping[str, Any], max_retries: int
-    ) -> Job:
-        row = (type, json.dumps(thaw_payload(payload)), max_retries, time.time())
-        return _job(_one(place.db, self._sql.create_job, row))
+    def _new_job(self, type: str, payload: Mapping[str, Any], max_retries: int) -> tuple:
+        return (type, json.dumps(thaw_payload(payload)), max_retries, time.time())
+
+    def _add(self, place: Transaction, new: tuple) -> Job:
+        return _job(_one(place.db, self._sql.create_job, new))
 
     def _save(self, place: Transaction, decision: Decision, at: float, actor: str) -> None:
         job, after = decision.job, decision.after

@@ -14,6 +14,7 @@ import itertools
 import re
 import sqlite3
 from dataclasses import FrozenInstanceError, fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,18 @@ def test_a_changed_snapshot_is_a_frozen_job_like_any_other():
         after.status = FAILED  # type: ignore[misc]
     assert after.__slots__ == _Draft.__slots__, "the draft must keep Job's slots, in order"
     assert hash(after) == hash(replace(job(), status=PROCESSING, attempts=1))
+
+
+def test_a_new_job_is_the_snapshot_its_fields_say():
+    created = datetime(2026, 1, 2, tzinfo=UTC)
+    new = Job.new("job-007", "email", {"to": "a"}, 4, created)
+    assert new == Job(
+        id="job-007", type="email", status=PENDING, payload={"to": "a"}, max_retries=4,
+        created_at=created,
+    )  # fmt: skip
+    assert type(new) is Job
+    with pytest.raises(FrozenInstanceError):
+        new.attempts = 1  # type: ignore[misc]
 
 
 def test_changed_refuses_a_field_that_never_changes_or_does_not_exist():
