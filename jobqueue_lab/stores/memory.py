@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 from ..audit import AuditLog, Transition, as_transitions
 from ..backoff import BackoffPolicy, no_delay
 from ..decisions import Decision, checked_lease
-from ..domain import PENDING, PROCESSING, Job, JobStatus, parse_status
+from ..domain import COMPLETED, FAILED, PENDING, PROCESSING, Job, JobStatus, parse_status
 from ..errors import JobNotFound
 from ..validation import check_callable, check_int, check_limit, check_timeout
 from .contract import JobStore
@@ -58,10 +57,10 @@ class InMemoryJobStore(JobStore):
         self._lock = threading.RLock()
         self._settled = threading.Condition(self._lock)
         self._jobs: dict[str, Job] = {}
-        # Kept for speed, the one index: for each status, the jobs that still need the queue
-        # (id -> creation number), pending ones in line order. Settled jobs leave it, so the
-        # workers and the sweeper never search through finished work.
-        self._unsettled: dict[JobStatus, dict[str, int]] = {status: {} for status in JobStatus}
+        # Kept for speed, the one index: every job but the completed ones, on its shelf (id ->
+        # creation number), pending ones in line order. Workers, the sweeper and the failed
+        # and dead-letter views read their shelf, never the whole run.
+        self._shelves: dict[str, dict[str, int]] = {shelf: {} for shelf in SHELVES}
         self._audit = AuditLog(started=self._now())
 
     # --- how this store locks, reads and saves (see JobStore) ------------------------------
@@ -76,14 +75,14 @@ class InMemoryJobStore(JobStore):
             raise JobNotFound(job_id) from None
 
     def _next_in_line(self, place: object) -> Job | None:
-        line = self._unsettled[PENDING]
+        line = self._shelves[PENDING_SHELF]
         return self._jobs[next(iter(line))] if line else None
 
     def _retry_candidates(self, place: object, now: float) -> list[Job]:
-        return self._oldest_first(JobStatus.FAILED)
+        return self._oldest_first(RETRYING)
 
     def _expiry_candidates(self, place: object, now: float) -> list[Job]:
-        return self._oldest_first(PROCESSING)
+        return self._oldest_first(PROCESSING_SHELF)
 
     def _new_job(self, type: str, payload: Mapping[str, Any], max_retries: int) -> Job:
         job_id = self._new_id()
@@ -99,11 +98,11 @@ class InMemoryJobStore(JobStore):
     def _save(self, place: object, decision: Decision, at: float, actor: str) -> None:
         job = decision.after
         if job is not None:
-            index = self._unsettled
-            number = index[decision.job.status].pop(job.id, None) or self._creation_number(job.id)
-            if not job.is_settled:
-                index[job.status][job.id] = number
-            elif not self._work_left():
+            before, after = _shelf(decision.job), _shelf(job)
+            number = self._shelves[before].pop(job.id, None) if before else None
+            if after:
+                self._shelves[after][job.id] = number or len(self._jobs) + 1  # or: a new job
+            if job.is_settled and not self._work_left():
                 self._settled.notify_all()
             self._jobs[job.id] = job
         if decision.audited:
@@ -120,19 +119,30 @@ class InMemoryJobStore(JobStore):
         """All jobs, or the jobs with one status, in the order they were created."""
         wanted = None if status is None else parse_status(status)
         with self._lock:
+            if wanted is None:
+                return list(self._jobs.values())
+            if wanted is not COMPLETED:
+                return self._oldest_first(*SHELVES_OF[wanted])
             jobs = list(self._jobs.values())
-        return jobs if wanted is None else [job for job in jobs if job.status is wanted]
+        return [job for job in jobs if job.status is COMPLETED]
 
     def pending_ids(self, limit: int | None = None) -> list[str]:
         """Ids of pending jobs, those waiting longest first; at most ``limit`` of them."""
         limit = check_limit(limit)
         with self._lock:
-            return list(itertools.islice(self._unsettled[PENDING], limit))
+            return list(itertools.islice(self._shelves[PENDING_SHELF], limit))
 
     def counts(self) -> dict[JobStatus, int]:
         """How many jobs are in each status (every status present, zeros included)."""
-        found = Counter(job.status for job in self.list_jobs())
-        return {status: found[status] for status in JobStatus}
+        with self._lock:
+            shelved = {shelf: len(ids) for shelf, ids in self._shelves.items()}
+            completed = len(self._jobs) - sum(shelved.values())
+        return {
+            PENDING: shelved[PENDING_SHELF],
+            PROCESSING: shelved[PROCESSING_SHELF],
+            COMPLETED: completed,
+            FAILED: shelved[RETRYING] + shelved[DEAD],
+        }
 
     def transitions(self, start: int = 0) -> list[Transition]:
         """The audit log from entry ``start`` on: every attempted change, in order."""
@@ -164,15 +174,29 @@ class InMemoryJobStore(JobStore):
     # --- inside the lock -----------------------------------------------------------------
 
     def _work_left(self) -> bool:
-        return any(self._unsettled.values())
+        shelves = self._shelves
+        return bool(shelves[PENDING_SHELF] or shelves[PROCESSING_SHELF] or shelves[RETRYING])
 
-    def _oldest_first(self, status: JobStatus) -> list[Job]:
-        ids = self._unsettled[status]
-        return [self._jobs[i] for i in sorted(ids, key=ids.__getitem__)]
+    def _oldest_first(self, *shelves: str) -> list[Job]:
+        numbers = {job_id: n for shelf in shelves for job_id, n in self._shelves[shelf].items()}
+        return [self._jobs[i] for i in sorted(numbers, key=numbers.__getitem__)]
 
-    def _creation_number(self, job_id: str) -> int:
-        """Where a job joining the index stands in creation order: a new job comes last; a
-        requeued one, the only other that joins, is counted to (a rare, deliberate act)."""
-        if job_id not in self._jobs:
-            return len(self._jobs) + 1
-        return next(n for n, known in enumerate(self._jobs, 1) if known == job_id)
+
+PENDING_SHELF, PROCESSING_SHELF, RETRYING, DEAD = "pending", "processing", "retrying", "dead"
+SHELVES = (PENDING_SHELF, PROCESSING_SHELF, RETRYING, DEAD)
+"""Where the index keeps a job that is not completed: failed jobs are split by whether the
+sweeper will retry them (``may_retry``) or they are in the dead-letter view."""
+
+SHELVES_OF: dict[JobStatus, tuple[str, ...]] = {
+    PENDING: (PENDING_SHELF,),
+    PROCESSING: (PROCESSING_SHELF,),
+    FAILED: (RETRYING, DEAD),
+    COMPLETED: (),
+}
+
+
+def _shelf(job: Job) -> str | None:
+    """The shelf of the index a job belongs on; ``None`` for a completed job."""
+    if job.status is FAILED:
+        return RETRYING if job.can_retry else DEAD
+    return None if job.status is COMPLETED else job.status.value
