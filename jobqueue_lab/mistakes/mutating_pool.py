@@ -128,11 +128,16 @@ class MutatingWorkerPool(WorkerPool):
             self.store.list_jobs(), handler_runs=self.handler_runs.runs, expect_settled=False
         )
 
+    def runs_and_attempts(self) -> tuple[int, int]:
+        """How many times the handlers ran, and how many attempts the records show: with no
+        store deciding, the two drift apart."""
+        runs = len(self.handler_runs.runs)
+        return runs, sum(record.attempts for record in self.store.list_jobs())
+
     def damage_report(self) -> str:
         """The damage in a few lines of text: handler runs against recorded attempts, then
         every rule broken."""
-        runs = len(self.handler_runs.runs)
-        attempts = sum(record.attempts for record in self.store.list_jobs())
+        runs, attempts = self.runs_and_attempts()
         found = self.damage()
         return "\n".join(
             [

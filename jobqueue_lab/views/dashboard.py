@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import ipywidgets as widgets
-from matplotlib.figure import Figure
 
 from ..domain import JobStatus
 from ..failures import (
@@ -38,15 +37,15 @@ from ..failures import (
     fail_until_attempt,
     simulated_work,
 )
-from ..lost_worker import LOST_JOB, lost_worker_story, pool_with_a_lost_worker
+from ..lost_worker import LOST_JOB, pool_with_a_lost_worker
 from ..mistakes.mutating_pool import MutatingWorkerPool
 from ..pool import WorkerPool
 from ..stores.memory import InMemoryJobStore
 from ..validation import check_int, check_number
 from ..worker import describe_failure
-from .charts import STATUS_COLOURS, WIDE, status_over_time
-from .outputs import display_data, figure_output, text_output
-from .tables import jobs_table, styled_jobs_table, transitions_table
+from .charts import STATUS_COLOURS
+from .outputs import text_output
+from .run_results import lost_worker_outputs, run_results
 
 FAILURE_POLICIES: Mapping[str, FailurePolicy | None] = {
     "none": None,
@@ -63,24 +62,15 @@ BROKEN_WORKER = "broken (mutates state)"
 READY, RUNNING, FINISHED, STOPPED = "ready", "running", "finished", "stopped"
 
 
-LOST_WORKER_NEEDS_LEASES = (
-    "Lose a worker: the broken worker's store keeps no leases, so nothing would ever notice"
-    " a lost worker. Tick it with the correct worker to watch the recovery."
-)
-
 STOPPED_BY_BUTTON = "Stopped with the Stop button, before every job was settled."
 STOPPED_BY_NEW_DASHBOARD = (
     "Stopped because a new dashboard was shown (its cell was run again): one run at a time."
 )
 
-NO_HISTORY = (
-    "No chart: this store keeps no audit log. Its workers changed the job records directly,"
-    " so there is no record of what happened when. Instead, the pool held one race open"
-    " (with two workers at least: a race needs two) and its handler wrote down every run:"
-)
 
-TABLE_ROWS = 20
-"""The jobs table shown after a run stops after this many rows; ``dash.store`` has them all."""
+DAMAGE_COLOUR = "#c44e52"
+"""The warning colour of the broken worker's damage counter: handler runs against attempts."""
+
 
 _STYLE = {"description_width": "140px"}
 _WIDE_CHOICE = widgets.Layout(width="380px")
@@ -279,10 +269,11 @@ class Dashboard:
         outcome = STOPPED
         try:
             outcome, why = self._drive(pool, settings, stop)
-            self._refresh(pool.store)
+            self._refresh(pool)
             message = () if why is None else (text_output(why),)
-            lost = _lost_worker_outputs(settings, pool.store)
-            self.output.outputs = message + lost + _results(pool)
+            correct = settings.worker == CORRECT_WORKER
+            lost = lost_worker_outputs(settings.lost_worker, correct, pool.store)
+            self.output.outputs = message + lost + run_results(pool)
         except Exception as exc:
             self.output.outputs = (text_output(f"The run failed: {describe_failure(exc)}"),)
         finally:
@@ -306,7 +297,7 @@ class Dashboard:
         """Refresh the counts until every job is settled, Stop is pressed or time runs out."""
         deadline = time.monotonic() + self.time_limit
         while not stop.is_set():
-            self._refresh(pool.store)
+            self._refresh(pool)
             if pool.wait(self.refresh_seconds):
                 return FINISHED, None
             if time.monotonic() > deadline:
@@ -320,10 +311,10 @@ class Dashboard:
         self._stop_reason = reason
         self._stop_requested.set()
 
-    def _refresh(self, store: InMemoryJobStore) -> None:
-        counts = store.counts()
-        self.counts.value = _counts_html(counts)
-        self.progress.value = counts[JobStatus.COMPLETED] + _failed_for_good(store)
+    def _refresh(self, pool: WorkerPool) -> None:
+        counts = pool.store.counts()
+        self.counts.value = _counts_html(counts) + _damage_html(pool)
+        self.progress.value = counts[JobStatus.COMPLETED] + _failed_for_good(pool.store)
 
     def _begin(self, jobs: int) -> None:
         self.output.outputs = ()
@@ -379,30 +370,28 @@ def _make_pool(settings: RunSettings) -> WorkerPool:
     return WorkerPool(**options)
 
 
-# --- "Lose a worker": a hung attempt, its recovery, and its late report ----------------------
-
-
-def _lost_worker_outputs(
-    settings: RunSettings, store: InMemoryJobStore
-) -> tuple[dict[str, Any], ...]:
-    """The story of the lost worker and its job's audit log, for a run that lost one."""
-    if not settings.lost_worker:
-        return ()
-    if settings.worker != CORRECT_WORKER:
-        return (text_output(LOST_WORKER_NEEDS_LEASES),)
-    story = text_output(lost_worker_story(store))
-    if LOST_JOB not in {job.id for job in store.list_jobs()}:
-        return (story,)
-    log = transitions_table(store, job_id=LOST_JOB, claims=True)
-    table = {"text/plain": log.to_string(), "text/html": log.to_html(index=False)}
-    return (story, display_data(table))
-
-
 def _counts_html(counts: Mapping[JobStatus, int]) -> str:
     """``pending: 3 · processing: 1 · ...``, each count in its status colour."""
     return " &middot; ".join(
         f'<span style="color: {_text_colour(s)}">{s.value}: {counts.get(s, 0)}</span>'
         for s in JobStatus
+    )
+
+
+def _damage_html(pool: WorkerPool) -> str:
+    """For the broken worker's pool, the damage where the eye is, beside the counts: how often
+    the handlers ran against the attempts the records show, and how many rules the run broke
+    (two workers running one job at once count one attempt, or two). Nothing for a correct
+    pool, whose store decides every change."""
+    if not isinstance(pool, MutatingWorkerPool):
+        return ""
+    runs, attempts = pool.runs_and_attempts()
+    broken = len(pool.damage())
+    colour = DAMAGE_COLOUR if broken or runs != attempts else "#333333"
+    return (
+        f' &middot; <span class="jql-damage" style="color: {colour}; font-weight: bold">'
+        f"handler runs: {runs} &middot; attempts recorded: {attempts} &middot; "
+        f"rules broken: {broken}</span>"
     )
 
 
@@ -414,28 +403,3 @@ def _failed_for_good(store: InMemoryJobStore) -> int:
     """Failed jobs that will not be retried. Only failed jobs are read, so refreshing the
     progress bar costs little however many jobs have completed."""
     return sum(not job.can_retry for job in store.list_jobs(JobStatus.FAILED))
-
-
-def _results(pool: WorkerPool) -> tuple[dict[str, Any], ...]:
-    """The jobs table and the status chart of a finished run, as Output-widget outputs.
-
-    The chart is drawn from the store's audit log. The broken worker's store keeps none (its
-    workers change the records directly, and nobody writes anything down), so after a broken
-    run the dashboard says so, and shows what the pool's handler saw instead: every run,
-    checked against the records, with the race the pool forced on every run among them.
-    """
-    store = pool.store
-    if isinstance(pool, MutatingWorkerPool):
-        return (_table_output(store), text_output(f"{NO_HISTORY}\n{pool.damage_report()}"))
-    fig = Figure(figsize=WIDE, layout="constrained")
-    status_over_time(store, ax=fig.add_subplot())
-    return (_table_output(store), figure_output(fig))
-
-
-def _table_output(store: InMemoryJobStore) -> dict[str, Any]:
-    return display_data(
-        {
-            "text/plain": jobs_table(store).to_string(max_rows=TABLE_ROWS),
-            "text/html": styled_jobs_table(store).to_html(max_rows=TABLE_ROWS),
-        }
-    )

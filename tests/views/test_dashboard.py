@@ -2,8 +2,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import re
 import threading
-from dataclasses import replace
 
 import ipywidgets as widgets
 import pytest
@@ -21,13 +21,14 @@ from jobqueue_lab.views import dashboard as dashboard_module
 from jobqueue_lab.views.dashboard import (
     BROKEN_WORKER,
     CORRECT_WORKER,
+    DAMAGE_COLOUR,
     FAILURE_POLICIES,
-    LOST_WORKER_NEEDS_LEASES,
     STOPPED_BY_BUTTON,
     STOPPED_BY_NEW_DASHBOARD,
     Dashboard,
     job_mix,
 )
+from jobqueue_lab.views.run_results import LOST_WORKER_NEEDS_LEASES, lost_worker_outputs
 from jobqueue_lab.views.tables import FAILED_ROW_COLOUR
 from tests.support import wait_for
 
@@ -262,7 +263,7 @@ def test_a_failure_while_showing_results_is_shown_in_the_output_not_printed(monk
     def broken_results(store):
         raise RuntimeError("cannot draw")
 
-    monkeypatch.setattr(dashboard_module, "_results", broken_results)
+    monkeypatch.setattr(dashboard_module, "run_results", broken_results)
     dash = quick(Dashboard(), jobs=2)
     dash.run()
     assert dash.wait(timeout=20)
@@ -341,6 +342,24 @@ def broken_run(dash):
     assert dash.wait(timeout=30)
     table, note = dash.output.outputs
     return table, note["text"]
+
+
+def test_the_broken_worker_s_damage_shows_beside_the_counts_in_a_warning_colour():
+    dash = quick(Dashboard(), jobs=8, workers=3)
+    _, text = broken_run(dash)
+    shown = dash.counts.value.split('class="jql-damage"')[1]
+    runs, recorded, broken = (int(n) for n in re.findall(r": (\d+)", shown))
+    assert recorded == sum(record.attempts for record in dash.store.list_jobs())
+    assert f"{runs} runs, for {recorded} attempts" in text
+    assert broken >= 1 and f"Rules broken ({broken})" in text, "the race the pool forces"
+    assert DAMAGE_COLOUR in shown
+
+
+def test_a_correct_run_shows_no_damage_counter():
+    dash = quick(Dashboard(), jobs=4, workers=2)
+    dash.run()
+    assert dash.wait(timeout=30)
+    assert "jql-damage" not in dash.counts.value
 
 
 @pytest.mark.stress
@@ -422,8 +441,9 @@ def test_a_lost_worker_s_job_is_recovered_retried_and_its_late_report_refused(ca
     assert second.actor != first.actor, "another worker ran it again"
     assert find_violations(store.list_jobs(), store.transitions()) == []
     assert shown_counts(dash) == {"pending": 0, "processing": 0, "completed": 6, "failed": 0}
-    story, audit, table, _chart = dash.output.outputs
+    story, timeline, audit, table, _chart = dash.output.outputs
     assert story["text"] == lost_worker_story(store) + "\n"
+    assert timeline["data"]["image/png"], "the lease timeline of the lost worker's run"
     assert f"{first.actor} came back late; the store refused it: claim 1 reported" in story["text"]
     assert "lease expired" in audit["data"]["text/html"]
     assert "job-006" in table["data"]["text/html"]
@@ -444,15 +464,14 @@ def test_stop_while_a_worker_is_lost_releases_its_job(monkeypatch):
     lost = dash.store.get_job(LOST_JOB)
     assert (lost.status, lost.attempts) == (JobStatus.PENDING, 0), "released, attempt refunded"
     assert dash.store.get_processing_jobs() == []
-    _message, story, _audit, _table, _chart = dash.output.outputs
+    _message, story, _timeline, _audit, _table, _chart = dash.output.outputs
     assert "gave the job back under claim 1 (a release)" in story["text"]
 
 
 def test_the_broken_worker_cannot_lose_a_worker_and_the_dashboard_says_why():
-    settings = replace(Dashboard().settings(), worker=BROKEN_WORKER, lost_worker=True)
-    [note] = dashboard_module._lost_worker_outputs(settings, InMemoryJobStore())
+    [note] = lost_worker_outputs(True, False, InMemoryJobStore())
     assert note["text"] == LOST_WORKER_NEEDS_LEASES + "\n"
-    assert dashboard_module._lost_worker_outputs(Dashboard().settings(), InMemoryJobStore()) == ()
+    assert lost_worker_outputs(False, True, InMemoryJobStore()) == ()
 
 
 def test_the_lost_worker_story_is_told_from_the_audit_log():
