@@ -34,3 +34,20 @@ def run_with_deadline(action, timeout=10.0):
     if errors:
         raise errors[0]
     return result[0]
+
+
+RUN_NOTEBOOK = """
+import os
+import sys
+import nbformat
+from nbclient import NotebookClient
+
+source, target = sys.argv[1:]
+notebook = nbformat.read(source, as_version=4)
+folder = {"metadata": {"path": os.path.dirname(source)}}
+NotebookClient(notebook, timeout=300, kernel_name="python3", resources=folder).execute()
+nbformat.write(notebook, target)
+"""
+"""A script, for ``python -c``, that executes the notebook ``argv[1]`` in its own folder and saves
+it, outputs and all, as ``argv[2]``: how the Binder and Colab tests run a notebook in another
+environment than the one the tests run in."""

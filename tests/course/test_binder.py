@@ -32,6 +32,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from tests.support import RUN_NOTEBOOK
+
 pytestmark = pytest.mark.binder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -370,20 +372,6 @@ def _copy_of_the_repository(destination: Path) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     return destination
-
-
-RUN_NOTEBOOK = """
-import os
-import sys
-import nbformat
-from nbclient import NotebookClient
-
-source, target = sys.argv[1:]
-notebook = nbformat.read(source, as_version=4)
-folder = {"metadata": {"path": os.path.dirname(source)}}
-NotebookClient(notebook, timeout=300, kernel_name="python3", resources=folder).execute()
-nbformat.write(notebook, target)
-"""
 
 
 def test_the_pinned_requirements_are_consistent(binder_env: BinderEnvironment) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from tests.support import RUN_NOTEBOOK
 from tools import colab_cells, course
 
 pytestmark = pytest.mark.colab
@@ -31,20 +32,6 @@ ROOT = course.ROOT
 COLAB_HAS = ["pandas", "matplotlib", "ipywidgets", "ipykernel", "nbclient", "jinja2"]
 """What Colab has and the notebooks use. jinja2 is there because pandas' ``Styler``, which the
 course's tables use, needs it and Colab has it; pandas does not install it by itself."""
-
-RUN_NOTEBOOK = """
-import os
-import sys
-import nbformat
-from nbclient import NotebookClient
-
-source, target = sys.argv[1:]
-notebook = nbformat.read(source, as_version=4)
-folder = {"metadata": {"path": os.path.dirname(source)}}
-NotebookClient(notebook, timeout=300, kernel_name="python3", resources=folder).execute()
-nbformat.write(notebook, target)
-"""
-
 
 @dataclass(frozen=True)
 class ColabLike:
