@@ -104,7 +104,6 @@ def decide_claim(job: Job, actor: str, at: float, lease: float) -> Decision:
     if not can_transition(job.status, PROCESSING):
         return refused(job, PROCESSING, f"job is {job.status.value}, not pending", None)
     claimed = job.changed(
-
         status=PROCESSING,
         attempts=job.attempts + 1,
         claim=job.claim + 1,
@@ -241,7 +240,6 @@ def failed(job: Job, error: str, permanent: bool, at: float, backoff: BackoffPol
     """The job after failing: its error, and when it may be retried (if it may)."""
     delay = None if permanent else retry_delay(backoff, job)
     return job.changed(
-
         status=FAILED,
         last_error=error,
         lease_expires_at=None,
@@ -276,7 +274,6 @@ def retry_delay(backoff: BackoffPolicy, job: Job) -> float | None:
 def back_to_pending(job: Job, attempts: int) -> Job:
     """The job waiting again, with ``attempts`` used and no lease, retry time or mark."""
     return job.changed(
-
         status=PENDING,
         attempts=attempts,
         lease_expires_at=None,

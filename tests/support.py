@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 10.0, poll: float = 0.002) -> bool:
@@ -34,6 +39,21 @@ def run_with_deadline(action, timeout=10.0):
     if errors:
         raise errors[0]
     return result[0]
+
+
+def copy_of_the_checkout(destination: Path) -> Path:
+    """The files git would commit (tracked or new, never ignored), as a fresh clone has them."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, destination / name)
+    return destination
 
 
 RUN_NOTEBOOK = """

@@ -36,8 +36,9 @@ class InMemoryJobStore(JobStore):
     is held (see ``JobStore``). ``lease_seconds`` is how long a claim lasts without a heartbeat.
     ``backoff`` says how long a failed job waits before it may be retried (see ``backoff``; by
     default, not at all). ``clock`` gives the store's time, in seconds, for leases and the
-    audit log. The lock is re-entrant, so an ``id_factory`` or ``backoff`` that reads the
-    store while a change is being made does not deadlock.
+    audit log. ``id_factory`` and ``clock`` are called before the lock is taken; ``backoff`` is
+    asked while it is held, and the lock is re-entrant, so a policy that reads the store does
+    not deadlock.
     """
 
     def __init__(
@@ -100,8 +101,10 @@ class InMemoryJobStore(JobStore):
         if job is not None:
             before, after = _shelf(decision.job), _shelf(job)
             number = self._shelves[before].pop(job.id, None) if before else None
+            if number is None:  # a new job: it comes last in creation order
+                number = len(self._jobs) + 1
             if after:
-                self._shelves[after][job.id] = number or len(self._jobs) + 1  # or: a new job
+                self._shelves[after][job.id] = number
             if job.is_settled and not self._work_left():
                 self._settled.notify_all()
             self._jobs[job.id] = job
@@ -199,4 +202,5 @@ def _shelf(job: Job) -> str | None:
     """The shelf of the index a job belongs on; ``None`` for a completed job."""
     if job.status is FAILED:
         return RETRYING if job.can_retry else DEAD
-    return None if job.status is COMPLETED else job.status.value
+    shelves = SHELVES_OF[job.status]  # one for pending or processing, none for completed
+    return shelves[0] if shelves else None

@@ -32,7 +32,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from tests.support import RUN_NOTEBOOK
+from tests.support import RUN_NOTEBOOK, copy_of_the_checkout
 
 pytestmark = pytest.mark.binder
 
@@ -325,7 +325,7 @@ class BinderEnvironment:
 def binder_env(tmp_path_factory: pytest.TempPathFactory) -> BinderEnvironment:
     base_python = _python(runtime_python())
     home = tmp_path_factory.mktemp("binder")
-    repository = _copy_of_the_repository(home / "repository")
+    repository = copy_of_the_checkout(home / "repository")
     venv = home / "env"
     subprocess.run([base_python, "-m", "venv", venv], check=True, timeout=120)
     env = os.environ | {
@@ -355,23 +355,6 @@ def _python(version: str) -> str:
     if found is None:
         pytest.skip(f"no Python {version} here to build the Binder environment with")
     return found
-
-
-def _copy_of_the_repository(destination: Path) -> Path:
-    """The files git would commit (tracked or new, never ignored), as a fresh clone has them."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return destination
 
 
 def test_the_pinned_requirements_are_consistent(binder_env: BinderEnvironment) -> None:

@@ -14,7 +14,6 @@ server is named.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.support import RUN_NOTEBOOK
+from tests.support import RUN_NOTEBOOK, copy_of_the_checkout
 from tools import colab_cells, course
 
 pytestmark = pytest.mark.colab
@@ -51,25 +50,10 @@ class ColabLike:
         )
 
 
-def _copy_of_the_checkout(destination: Path) -> Path:
-    """The files git would commit (tracked or new, never ignored), as a fresh clone has them."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        if (ROOT / name).is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, destination / name)
-    return destination
-
-
 @pytest.fixture(scope="session")
 def colab(tmp_path_factory: pytest.TempPathFactory) -> ColabLike:
     home = tmp_path_factory.mktemp("colab")
-    repository = _copy_of_the_checkout(home / "checkout")
+    repository = copy_of_the_checkout(home / "checkout")
     wheels = home / "wheels"
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", wheels, repository],

@@ -261,29 +261,11 @@ def test_10_one_key_for_every_job_is_told_apart_from_no_key():
 # --- 12: a claim in one statement ----------------------------------------------------------
 
 
-def claim_in_a_plain_transaction(db, job_id):
-    db.execute("BEGIN")
-    (status,) = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    if status != "pending":
-        db.execute("ROLLBACK")
-        return False
-    db.execute("UPDATE jobs SET status = 'processing' WHERE id = ?", (job_id,))
-    db.execute("COMMIT")
-    return True
+def claim_starting_with(begin):
+    """A read-then-write claim in one transaction that starts with ``begin``."""
 
-
-def test_12_a_plain_begin_is_told_what_begin_immediate_changes():
-    started = time.monotonic()
-    problems = nb12.check_claim(claim_in_a_plain_transaction)
-    assert problems and all("database is locked" in p for p in problems), problems
-    assert all(nb12.LOCKED_HINT in p for p in problems)
-    assert not any("did not return" in p for p in problems)
-    assert time.monotonic() - started < nb12.PATIENCE
-
-
-def test_12_begin_immediate_wins_the_race_once():
     def claim(db, job_id):
-        db.execute("BEGIN IMMEDIATE")
+        db.execute(begin)
         (status,) = db.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if status != "pending":
             db.execute("ROLLBACK")
@@ -292,7 +274,20 @@ def test_12_begin_immediate_wins_the_race_once():
         db.execute("COMMIT")
         return True
 
-    assert nb12.check_claim(claim) == []
+    return claim
+
+
+def test_12_a_plain_begin_is_told_what_begin_immediate_changes():
+    started = time.monotonic()
+    problems = nb12.check_claim(claim_starting_with("BEGIN"))
+    assert problems and all("database is locked" in p for p in problems), problems
+    assert all(nb12.LOCKED_HINT in p for p in problems)
+    assert not any("did not return" in p for p in problems)
+    assert time.monotonic() - started < nb12.PATIENCE
+
+
+def test_12_begin_immediate_wins_the_race_once():
+    assert nb12.check_claim(claim_starting_with("BEGIN IMMEDIATE")) == []
 
 
 # --- 08: a misspelled choice ---------------------------------------------------------------

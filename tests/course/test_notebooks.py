@@ -346,6 +346,18 @@ been used up). Anything else (AttributeError on a ``None``, ``JobNotFound``, ...
 that does not survive being run again."""
 
 
+def cell_by_cell(notebook: nbformat.NotebookNode) -> NotebookClient:
+    """A client that runs a notebook's cells one at a time, in ``notebooks/``, as a learner
+    does, and keeps going after a cell that raises (each test decides what an error means)."""
+    return NotebookClient(
+        notebook,
+        kernel_name="python3",
+        timeout=120,
+        allow_errors=True,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
+
+
 def test_every_cell_survives_being_run_again(notebook_path):
     """Run each code cell twice in a row, then the whole notebook once more, in one kernel.
 
@@ -353,13 +365,7 @@ def test_every_cell_survives_being_run_again(notebook_path):
     every section starts from its own first cell again, must raise nothing.
     """
     notebook = read(notebook_path)
-    client = NotebookClient(
-        notebook,
-        kernel_name="python3",
-        timeout=120,
-        allow_errors=True,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
+    client = cell_by_cell(notebook)
     problems = []
     with client.setup_kernel():
         cells = [
@@ -406,13 +412,7 @@ def test_every_section_runs_again_after_the_whole_notebook(notebook_path):
     as it does when a learner scrolls back and runs a section again. Nothing may raise.
     """
     notebook = read(notebook_path)
-    client = NotebookClient(
-        notebook,
-        kernel_name="python3",
-        timeout=120,
-        allow_errors=True,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
+    client = cell_by_cell(notebook)
     problems = []
     with client.setup_kernel():
         for index, cell in enumerate(notebook.cells):
