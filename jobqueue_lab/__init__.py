@@ -23,7 +23,14 @@ from .domain import (
     can_transition,
     may_retry,
 )
-from .errors import InvalidTransition, JobNotFound, JobQueueError, PermanentFailure, StaleClaim
+from .errors import (
+    InvalidTransition,
+    JobNotFound,
+    JobQueueError,
+    PermanentFailure,
+    StaleClaim,
+    StoreUnavailable,
+)
 from .failures import (
     SimulatedFailure,
     WorkInterrupted,
@@ -78,6 +85,7 @@ __all__ = [
     "SQLiteJobStore",
     "SimulatedFailure",
     "StaleClaim",
+    "StoreUnavailable",
     "SweepReport",
     "Sweeper",
     "Transition",

@@ -80,6 +80,28 @@ def stale_claim_reason(error: StaleClaim) -> str:
     return f"claim {error.stale_claim} {_ASKED[error.to_status]} after losing the job; {holder}"
 
 
+class StoreUnavailable(JobQueueError, ConnectionError):
+    """The store's database could not be reached, or kept this call waiting too long for a
+    lock another session holds.
+
+    ``committed`` says what became of the change: ``False`` when it provably was not made (the
+    connection broke, or the wait ran out, before COMMIT was sent), so trying it again is safe
+    and is the right thing to do; ``None`` when the connection broke while COMMIT was on its way,
+    so nobody can know. Even then trying again is safe: a report that did commit is refused the
+    second time (and audited), never applied twice.
+    """
+
+    def __init__(self, doing: str, reason: str, *, committed: bool | None) -> None:
+        super().__init__(doing, reason)
+        self.doing = doing
+        self.reason = reason
+        self.committed = committed
+
+    def __str__(self) -> str:
+        made = "it was not made" if self.committed is False else "it may or may not have been made"
+        return f"the store could not be reached while {self.doing} ({self.reason}); {made}"
+
+
 class PermanentFailure(Exception):
     """Raised by a handler when retrying cannot help (a malformed payload, a refused card):
     the job fails for good at once, whatever attempts it has left."""

@@ -21,11 +21,13 @@ without it: ``pip install 'jobqueue-lab[postgres]'``.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from ..backoff import BackoffPolicy
+from ..domain import PENDING
 from ..validation import check_text
 from .sql import Connection, SQLJobStore
 from .statements import Dialect
@@ -35,6 +37,23 @@ SCHEMA_LOCK = 720_912_001
 
 LOG_LOCK = 720_912_002
 """The advisory lock taken to append to the audit log."""
+
+LOCK_WAIT = 15.0
+"""The longest, in seconds, a store call waits for a lock another session holds (a job's row,
+or the audit log's turn). Transactions here last milliseconds, so a longer wait means the holder
+is frozen or gone; the call gives up with ``StoreUnavailable`` instead of waiting for ever."""
+
+FROZEN_SESSION = 5.0
+"""How long, in seconds, the server lets a session sit in an open transaction without a word
+before ending it and freeing its locks: what a process stopped in the middle of a change (a
+``SIGSTOP``, a debugger, a swapped-out machine) would otherwise hold for ever."""
+
+WORK_CHANNEL = "jobqueue_lab_work"
+"""The channel on which a transaction that makes a job pending tells idle workers so
+(``NOTIFY``); each idle worker listens on it (``LISTEN``) while it waits."""
+
+CONNECT_WAIT = 10
+"""How long, in whole seconds, opening a connection may take before it counts as a failure."""
 
 
 class PostgresJobStore(SQLJobStore):
@@ -67,14 +86,32 @@ class PostgresJobStore(SQLJobStore):
         self.dsn = check_text(dsn, "dsn")
         self._psycopg = _import_psycopg()
         clock = self._database_clock if clock is None else clock
+        self._listening = threading.local()
+        self._listeners: list[Any] = []
         super().__init__(clock=clock, lease_seconds=lease_seconds, backoff=backoff)
 
     def _connect(self) -> Any:
-        return self._psycopg.connect(self.dsn, autocommit=True)
+        db = self._psycopg.connect(self.dsn, autocommit=True, connect_timeout=CONNECT_WAIT)
+        db.execute(
+            "SELECT set_config('lock_timeout', %s, false),"
+            " set_config('idle_in_transaction_session_timeout', %s, false)",
+            (f"{LOCK_WAIT * 1000:.0f}", f"{FROZEN_SESSION * 1000:.0f}"),
+        )
+        return db
 
     def _is_idle(self, db: Connection) -> bool:
         idle = self._psycopg.pq.TransactionStatus.IDLE
         return not db.closed and db.info.transaction_status == idle
+
+    def _is_broken(self, db: Connection) -> bool:
+        return db.closed or db.broken
+
+    def _unreachable(self, error: Exception, db: Connection | None) -> bool:
+        # The server is down or restarting, or a lock wait ran past LOCK_WAIT
+        # (LockNotAvailable): psycopg calls these operational errors. Or the server ended
+        # the session (it sat frozen in a transaction past FROZEN_SESSION), which breaks it.
+        broken = db is not None and self._is_broken(db)
+        return broken or isinstance(error, self._psycopg.OperationalError)
 
     def _storable(self, text: str, name: str) -> str:
         if "\x00" in text:
@@ -82,8 +119,7 @@ class PostgresJobStore(SQLJobStore):
         return super()._storable(text, name)
 
     def _database_clock(self) -> float:
-        with self._connection() as db:
-            (now,) = db.execute("SELECT extract(epoch FROM now())::float8").fetchone()
+        [(now,)] = self._rows("SELECT extract(epoch FROM now())::float8")
         return now
 
     def _prepare_schema(self, db: Connection) -> None:
@@ -103,7 +139,54 @@ class PostgresJobStore(SQLJobStore):
         # server runs them back to back, so the log's lock is held while it appends and
         # flushes the commit to disk, with no wait for this process in between.
         with db.pipeline():
+            if any(_makes_pending(entry) for entry in entries):
+                # Delivered when (and only if) the transaction commits.
+                db.execute(f"NOTIFY {WORK_CHANNEL}")
             super()._append_and_commit(db, entries)
+
+    def wait_for_work(self, timeout: float, stop: threading.Event | None = None) -> bool:
+        """Wait up to ``timeout`` seconds for a job to become pending, woken by the database.
+
+        Each waiting thread has a connection of its own that listens on ``WORK_CHANNEL``; a
+        transaction that makes a job pending notifies it as it commits, so an idle worker
+        starts a new job within milliseconds instead of at its next poll. A notification that
+        arrives while the worker is busy is kept by the connection and ends its next wait at
+        once. If the listening connection fails, this waits out ``timeout`` like any store,
+        and the worker's polling finds the job all the same.
+        """
+        listener = self._listener()
+        if listener is None:
+            return super().wait_for_work(timeout, stop)
+        try:
+            return any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
+        except self._psycopg.OperationalError:
+            self._listening.db = None
+            listener.close()
+            return False
+
+    def _listener(self) -> Any:
+        """This thread's listening connection, opened on first use (``None`` if it cannot be)."""
+        db = getattr(self._listening, "db", None)
+        if db is None or db.closed:
+            try:
+                db = self._connect()
+                db.execute(f"LISTEN {WORK_CHANNEL}")
+            except self._psycopg.OperationalError:
+                return None
+            self._listening.db = db
+            self._listeners.append(db)
+        return db
+
+    def close(self) -> None:
+        super().close()
+        for db in self._listeners:
+            db.close()
+
+
+def _makes_pending(entry: tuple) -> bool:
+    """True for an audit entry that records a job becoming pending: work for a worker."""
+    to_status, accepted = entry[3], entry[4]
+    return accepted and to_status is PENDING
 
 
 def _import_psycopg() -> ModuleType:

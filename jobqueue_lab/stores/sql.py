@@ -31,7 +31,7 @@ from ..audit import Transition
 from ..backoff import BackoffPolicy, no_delay
 from ..decisions import Decision, checked_lease
 from ..domain import PENDING, Job, JobStatus, freeze_payload, parse_status, thaw_payload
-from ..errors import JobNotFound
+from ..errors import JobNotFound, StoreUnavailable
 from ..validation import check_callable, check_int, check_limit, check_timeout
 from .contract import JobStore
 from .statements import Dialect, Statements
@@ -100,18 +100,28 @@ class SQLJobStore(JobStore):
 
         The audit entries of the transaction are appended at its end, just before the commit
         (``_append_and_commit``): the audit log is appended to one transaction at a time, so
-        each holds its turn for as short a time as possible.
+        each holds its turn for as short a time as possible. A database that cannot be reached,
+        or a lock held too long by another session, raises ``StoreUnavailable``.
         """
-        with self._connection() as db:
-            db.execute(self.dialect.begin)
-            place = Transaction(db)
-            try:
-                yield place
-                self._append_and_commit(db, place.entries)
-            except BaseException:
-                if not self._is_idle(db):
-                    db.execute("ROLLBACK")
-                raise
+        db, _ = self._borrow("making a change", self.dialect.begin)
+        place = Transaction(db)
+        committing = False
+        try:
+            yield place
+            committing = True
+            self._append_and_commit(db, place.entries)
+        except Exception as error:
+            self._roll_back(db)
+            if self._unreachable(error, db):
+                doing = "committing a change" if committing else "making a change"
+                made = None if committing else False
+                raise StoreUnavailable(doing, _first_line(error), committed=made) from error
+            raise
+        except BaseException:
+            self._roll_back(db)
+            raise
+        finally:
+            self._give_back(db)
 
     def _read(self, place: Transaction, job_id: str) -> Job:
         row = _one(place.db, self._sql.lock_job, (_number(job_id),))
@@ -183,11 +193,10 @@ class SQLJobStore(JobStore):
 
     def get_job(self, job_id: str) -> Job:
         """The current snapshot of one job; ``JobNotFound`` if there is none."""
-        with self._connection() as db:
-            row = _one(db, self._sql.get_job, (_number(job_id),))
-        if row is None:
+        rows = self._rows(self._sql.get_job, (_number(job_id),))
+        if not rows:
             raise JobNotFound(job_id)
-        return _job(row)
+        return _job(rows[0])
 
     def list_jobs(self, status: JobStatus | str | None = None) -> list[Job]:
         """All jobs, or the jobs with one status, in the order they were created."""
@@ -199,21 +208,18 @@ class SQLJobStore(JobStore):
         """Ids of pending jobs, those waiting longest first; at most ``limit`` of them."""
         limit = check_limit(limit)
         count = BIGGEST_INT if limit is None else min(limit, BIGGEST_INT)
-        with self._connection() as db:
-            rows = db.execute(self._sql.pending_numbers, (count,)).fetchall()
+        rows = self._rows(self._sql.pending_numbers, (count,))
         return [_job_id(number) for (number,) in rows]
 
     def counts(self) -> dict[JobStatus, int]:
         """How many jobs are in each status (every status present, zeros included)."""
-        with self._connection() as db:
-            found = dict(db.execute(self._sql.counts).fetchall())
+        found = dict(self._rows(self._sql.counts))
         return {status: found.get(status.value, 0) for status in JobStatus}
 
     def transitions(self, start: int = 0) -> list[Transition]:
         """The audit log from entry ``start`` on: every attempted change, in order."""
         check_int(start, "start", minimum=0)
-        with self._connection() as db:
-            rows = db.execute(self._sql.transitions, (min(start, BIGGEST_INT),)).fetchall()
+        rows = self._rows(self._sql.transitions, (min(start, BIGGEST_INT),))
         started = self._started
         return [
             Transition(
@@ -232,8 +238,7 @@ class SQLJobStore(JobStore):
 
     def all_settled(self) -> bool:
         """True when every job is completed, or failed with no attempts left."""
-        with self._connection() as db:
-            (unsettled,) = _one(db, self._sql.unsettled, ())
+        [(unsettled,)] = self._rows(self._sql.unsettled)
         return not unsettled
 
     def wait_until_settled(self, timeout: float | None = None) -> bool:
@@ -254,8 +259,7 @@ class SQLJobStore(JobStore):
         return True
 
     def __len__(self) -> int:
-        with self._connection() as db:
-            (size,) = _one(db, self._sql.size, ())
+        [(size,)] = self._rows(self._sql.size)
         return size
 
     def __repr__(self) -> str:
@@ -287,23 +291,80 @@ class SQLJobStore(JobStore):
         """True when ``db`` is open and in no transaction, fit to be used again."""
         raise NotImplementedError
 
+    def _is_broken(self, db: Connection) -> bool:
+        """True when ``db`` has lost its database (a server that restarted ends every
+        connection it had); SQLite's connections, to a file, never are."""
+        return False
+
+    def _unreachable(self, error: Exception, db: Connection | None) -> bool:
+        """True when ``error``, raised on ``db`` (``None``: while connecting), says that the
+        database could not be reached, cut the connection or kept the call waiting too long
+        (see subclasses), rather than that the request itself was wrong."""
+        return False
+
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
         """Borrow an idle connection, or open one; give it back afterwards if it is still fit
         for use (a connection left in a broken transaction is closed instead)."""
-        if self._closed:
-            raise RuntimeError(f"this {type(self).__name__} is closed")
-        try:
-            db = self._idle.get_nowait()
-        except queue.Empty:
-            db = self._connect()
+        db, _ = self._borrow("connecting")
         try:
             yield db
         finally:
-            if self._closed or not self._is_idle(db):
-                db.close()
-            else:
-                self._idle.put(db)
+            self._give_back(db)
+
+    def _borrow(
+        self, doing: str, first: str | None = None, parameters: tuple = ()
+    ) -> tuple[Connection, Any]:
+        """An idle connection, or a new one, and the cursor of ``first`` run on it (if given).
+
+        Nothing has happened yet when ``first`` is sent, so a pooled connection that turns out
+        to be broken (the server restarted since it was last used) is closed and the next one is
+        tried, then a new one: after a restart the first call finds the server again, instead
+        of failing once for every connection the pool held.
+        """
+        if self._closed:
+            raise RuntimeError(f"this {type(self).__name__} is closed")
+        while True:
+            try:
+                db, pooled = self._idle.get_nowait(), True
+            except queue.Empty:
+                db, pooled = None, False
+            try:
+                if db is None:
+                    db = self._connect()
+                return db, None if first is None else db.execute(first, parameters)
+            except Exception as error:
+                if db is not None:
+                    self._give_back(db)
+                if pooled and self._is_broken(db):
+                    continue
+                if self._unreachable(error, db):
+                    raise StoreUnavailable(doing, _first_line(error), committed=False) from error
+                raise
+
+    def _rows(self, statement: str, parameters: tuple = ()) -> list[tuple]:
+        """The rows one read returns, on a borrowed connection (see ``_borrow``)."""
+        db, cursor = self._borrow("reading", statement, parameters)
+        try:
+            return cursor.fetchall()
+        finally:
+            self._give_back(db)
+
+    def _give_back(self, db: Connection) -> None:
+        """Return ``db`` to the pool if it is fit for use again; close it otherwise."""
+        if self._closed or not self._is_idle(db):
+            db.close()
+        else:
+            self._idle.put(db)
+
+    def _roll_back(self, db: Connection) -> None:
+        """End ``db``'s open transaction, if it has one and can still be told to."""
+        if self._is_idle(db) or self._is_broken(db):
+            return
+        try:
+            db.execute("ROLLBACK")
+        except Exception:
+            db.close()  # it cannot roll back, so it will never be used again
 
     def _append_and_commit(self, db: Connection, entries: list[tuple]) -> None:
         """Append the transaction's audit entries, in order, and commit (see subclasses)."""
@@ -329,8 +390,7 @@ class SQLJobStore(JobStore):
         """Wait until no other transaction is appending to the audit log (see subclasses)."""
 
     def _jobs(self, statement: str, parameters: tuple = ()) -> list[Job]:
-        with self._connection() as db:
-            return [_job(row) for row in db.execute(statement, parameters).fetchall()]
+        return [_job(row) for row in self._rows(statement, parameters)]
 
 
 class Transaction:
@@ -394,6 +454,11 @@ def _number(job_id: object) -> int:
             if _job_id(number) == job_id:
                 return number
     raise JobNotFound(job_id)  # type: ignore[arg-type]
+
+
+def _first_line(error: Exception) -> str:
+    """The first line of what a driver said, for a message of our own."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _close_all(idle: queue.SimpleQueue) -> None:
