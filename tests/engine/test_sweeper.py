@@ -1,7 +1,8 @@
-"""The sweeper: one sweep, stepped by hand, retries what is due and offers pending jobs to the
-work queue, at most a batch at a time and never one already queued; run as a thread, it sweeps
-until stopped, pauses between sweeps even at interval zero, is woken early by a queue that runs
-half empty, and goes on sweeping after a sweep that raised."""
+"""The sweeper: one sweep, stepped by hand, retries what is due (a job whose lease ran out
+included, recovered first in the same sweep) and offers pending jobs to the work queue, at most
+a batch at a time and never one already queued; run as a thread, it sweeps until stopped, pauses
+between sweeps even at interval zero, is woken early by a queue that runs half empty, and goes
+on sweeping after a sweep that raised."""
 
 import logging
 import threading
@@ -10,6 +11,7 @@ import pytest
 
 from jobqueue_lab import InMemoryJobStore, JobStatus, WorkQueue
 from jobqueue_lab.sweeper import MIN_PAUSE, Sweeper
+from tests.steps import claimed
 from tests.support import wait_for
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
@@ -30,6 +32,20 @@ def test_sweep_once_can_be_stepped_by_hand():
     second = sweeper.sweep_once()
     assert (second.retried, second.enqueued) == ((job.id,), (job.id,))
     assert store.transitions()[-1].actor == "sweeper"
+
+
+def test_a_job_whose_lease_ran_out_is_recovered_and_retried_in_the_same_sweep(new_store):
+    store, clock = new_store()
+    job = claimed(store, lease_seconds=10)
+    sweeper = Sweeper(store, WorkQueue().put)
+    clock.advance(10)
+    report = sweeper.sweep_once()
+    assert (report.recovered, report.retried, report.enqueued) == ((job.id,),) * 3
+    after = store.get_job(job.id)
+    assert (after.status, after.attempts, after.claim) == (PENDING, 1, 1)
+    assert after.last_error.startswith("lease expired after 10.0 s: worker-1")
+    moves = [(t.from_status, t.to_status, t.actor) for t in store.transitions()[-2:]]
+    assert moves == [(PROCESSING, FAILED, "sweeper"), (FAILED, PENDING, "sweeper")]
 
 
 def test_the_sweeper_runs_periodically_until_stopped():
