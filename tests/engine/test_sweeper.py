@@ -12,7 +12,7 @@ import pytest
 from jobqueue_lab import InMemoryJobStore, JobStatus, WorkQueue
 from jobqueue_lab.sweeper import MIN_PAUSE, Sweeper
 from tests.steps import claimed
-from tests.support import wait_for
+from tests.support import run_with_deadline, wait_for
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
@@ -25,7 +25,7 @@ def test_sweep_once_can_be_stepped_by_hand():
     first = sweeper.sweep_once()
     assert (first.retried, first.enqueued) == ((), (job.id,))
     assert sweeper.sweep_once().enqueued == (), "no duplicate enqueue"
-    queue.take()
+    assert run_with_deadline(queue.take) == job.id
     store.claim_job(job.id)
     queue.done_claiming(job.id)
     store.update_status(job.id, FAILED, "boom")
@@ -98,7 +98,7 @@ class CountingStop(threading.Event):
 def test_a_sweeper_with_interval_zero_still_pauses_between_sweeps():
     stop = CountingStop()
     sweeper = Sweeper(InMemoryJobStore(), lambda job_id: True, interval=0, stop=stop)
-    sweeper.run()
+    run_with_deadline(sweeper.run)
     assert sweeper.interval == 0
     assert sweeper.sweeps == 2
     assert stop.timeouts == [MIN_PAUSE] * 3
@@ -116,11 +116,11 @@ def test_the_sweeper_refills_a_half_empty_queue_without_waiting_for_its_interval
     sweeper.start()
     try:
         for _ in range(2):
-            job_id = queue.take()
+            job_id = run_with_deadline(queue.take)
             store.claim_job(job_id)
             queue.done_claiming(job_id)
         assert wait_for(lambda: sweeper.sweeps == 2), "woken by the queue, not by the clock"
-        assert [queue.take() for _ in range(4)] == ids[2:6]
+        assert [run_with_deadline(queue.take) for _ in range(4)] == ids[2:6]
     finally:
         stop.set()
         queue.wake(0)
