@@ -391,7 +391,8 @@ def test_the_actor_defaults_to_the_calling_threads_name(make_store):
     store = make_store()
     thread = threading.Thread(target=lambda: store.create_job("t"), name="worker-7")
     thread.start()
-    thread.join()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
     assert store.transitions()[0].actor == "worker-7"
 
 

@@ -1,7 +1,8 @@
-"""The sweeper: one sweep, stepped by hand, retries what is due and offers pending jobs to the
-work queue, at most a batch at a time and never one already queued; run as a thread, it sweeps
-until stopped, pauses between sweeps even at interval zero, is woken early by a queue that runs
-half empty, and goes on sweeping after a sweep that raised."""
+"""The sweeper: one sweep, stepped by hand, retries what is due (a job whose lease ran out
+included, recovered first in the same sweep) and offers pending jobs to the work queue, at most
+a batch at a time and never one already queued; run as a thread, it sweeps until stopped, pauses
+between sweeps even at interval zero, is woken early by a queue that runs half empty, and goes
+on sweeping after a sweep that raised."""
 
 import logging
 import threading
@@ -10,7 +11,8 @@ import pytest
 
 from jobqueue_lab import InMemoryJobStore, JobStatus, WorkQueue
 from jobqueue_lab.sweeper import MIN_PAUSE, Sweeper
-from tests.support import wait_for
+from tests.steps import claimed
+from tests.support import run_with_deadline, wait_for
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
@@ -23,13 +25,27 @@ def test_sweep_once_can_be_stepped_by_hand():
     first = sweeper.sweep_once()
     assert (first.retried, first.enqueued) == ((), (job.id,))
     assert sweeper.sweep_once().enqueued == (), "no duplicate enqueue"
-    queue.take()
+    assert run_with_deadline(queue.take) == job.id
     store.claim_job(job.id)
     queue.done_claiming(job.id)
     store.update_status(job.id, FAILED, "boom")
     second = sweeper.sweep_once()
     assert (second.retried, second.enqueued) == ((job.id,), (job.id,))
     assert store.transitions()[-1].actor == "sweeper"
+
+
+def test_a_job_whose_lease_ran_out_is_recovered_and_retried_in_the_same_sweep(new_store):
+    store, clock = new_store()
+    job = claimed(store, lease_seconds=10)
+    sweeper = Sweeper(store, WorkQueue().put)
+    clock.advance(10)
+    report = sweeper.sweep_once()
+    assert (report.recovered, report.retried, report.enqueued) == ((job.id,),) * 3
+    after = store.get_job(job.id)
+    assert (after.status, after.attempts, after.claim) == (PENDING, 1, 1)
+    assert after.last_error.startswith("lease expired after 10.0 s: worker-1")
+    moves = [(t.from_status, t.to_status, t.actor) for t in store.transitions()[-2:]]
+    assert moves == [(PROCESSING, FAILED, "sweeper"), (FAILED, PENDING, "sweeper")]
 
 
 def test_the_sweeper_runs_periodically_until_stopped():
@@ -82,7 +98,7 @@ class CountingStop(threading.Event):
 def test_a_sweeper_with_interval_zero_still_pauses_between_sweeps():
     stop = CountingStop()
     sweeper = Sweeper(InMemoryJobStore(), lambda job_id: True, interval=0, stop=stop)
-    sweeper.run()
+    run_with_deadline(sweeper.run)
     assert sweeper.interval == 0
     assert sweeper.sweeps == 2
     assert stop.timeouts == [MIN_PAUSE] * 3
@@ -100,11 +116,11 @@ def test_the_sweeper_refills_a_half_empty_queue_without_waiting_for_its_interval
     sweeper.start()
     try:
         for _ in range(2):
-            job_id = queue.take()
+            job_id = run_with_deadline(queue.take)
             store.claim_job(job_id)
             queue.done_claiming(job_id)
         assert wait_for(lambda: sweeper.sweeps == 2), "woken by the queue, not by the clock"
-        assert [queue.take() for _ in range(4)] == ids[2:6]
+        assert [run_with_deadline(queue.take) for _ in range(4)] == ids[2:6]
     finally:
         stop.set()
         queue.wake(0)

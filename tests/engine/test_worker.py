@@ -25,6 +25,7 @@ from jobqueue_lab import (
     stop_requested,
 )
 from tests.steps import START, claimed, reclaim, worker_here
+from tests.support import run_with_deadline
 
 PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
@@ -130,17 +131,21 @@ def test_stop_requested_outside_a_worker_is_a_private_event():
 
 def test_heartbeat_inside_a_worker_keeps_a_long_job_alive(new_store):
     store, clock = new_store()
+    assert store.lease_seconds == 30, "the store's own lease is not the worker's"
     seen = []
 
     def long_job(job):
         for _ in range(3):
             clock.advance(8)  # 24 s of work on a 10 s lease, a beat every 8 s
-            seen.append((heartbeat(), heartbeat_interval()))
+            beat, interval = heartbeat(), heartbeat_interval()
+            renewed = store.get_job(job.id)
+            lease = (renewed.lease_expires_at - clock(), renewed.lease_seconds)
+            seen.append((beat, interval, lease))
             assert store.recover_expired_leases(actor="sweeper") == []
 
     job = claimed(store, lease_seconds=10)
     worker_here(store, long_job, lease_seconds=10).process(job)
-    assert seen == [(True, 10 / 3)] * 3
+    assert seen == [(True, 10 / 3, (10, 10))] * 3, "each beat renews the worker's lease"
     final = store.get_job(job.id)
     assert (final.status, final.attempts, final.claim) == (COMPLETED, 1, 1)
     assert [t for t in store.transitions() if not t.accepted] == []
@@ -210,7 +215,8 @@ def test_simulated_work_heartbeats_as_it_works():
 def test_simulated_work_stops_when_a_heartbeat_finds_the_job_lost():
     store = BeatCountingStore(ManualClock(START), lose_at=2)
     job = claimed(store, lease_seconds=0.02)
-    worker_here(store, simulated_work(seconds=600), lease_seconds=0.02).process(job)
+    worker = worker_here(store, simulated_work(seconds=600), lease_seconds=0.02)
+    run_with_deadline(lambda: worker.process(job), timeout=10)
     assert store.beats == 2, "the work ended at the first refused heartbeat"
     final = store.get_job(job.id)
     assert final.status is FAILED and final.last_error.startswith("lease expired")
