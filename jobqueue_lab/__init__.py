@@ -23,7 +23,14 @@ from .domain import (
     can_transition,
     may_retry,
 )
-from .errors import InvalidTransition, JobNotFound, JobQueueError, PermanentFailure, StaleClaim
+from .errors import (
+    InvalidTransition,
+    JobNotFound,
+    JobQueueError,
+    PermanentFailure,
+    StaleClaim,
+    UnusableDatabase,
+)
 from .failures import (
     SimulatedFailure,
     WorkInterrupted,
@@ -81,6 +88,7 @@ __all__ = [
     "SweepReport",
     "Sweeper",
     "Transition",
+    "UnusableDatabase",
     "WorkInterrupted",
     "WorkQueue",
     "Worker",

@@ -23,15 +23,30 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..backoff import BackoffPolicy
+from ..errors import UnusableDatabase
 from .sql import SQLJobStore
 from .statements import Dialect
 
 BUSY_TIMEOUT = 60.0
 """How long, in seconds, a transaction waits for another process's write lock before failing."""
 
+UNUSABLE = {
+    sqlite3.SQLITE_CANTOPEN: "SQLite cannot open it",
+    sqlite3.SQLITE_NOTADB: "it is not a SQLite database",
+    sqlite3.SQLITE_CORRUPT: "it is a damaged SQLite database",
+    sqlite3.SQLITE_READONLY: "SQLite may only read it",
+    sqlite3.SQLITE_PERM: "SQLite is not allowed to use it",
+}
+"""What SQLite's error codes say about a file it cannot keep the store's jobs in."""
+
 
 class SQLiteJobStore(SQLJobStore):
     """A job store in the SQLite file at ``path`` (created, with its tables, if missing).
+
+    ``path`` is made absolute when the store opens (``self.path``), so a later change of the
+    working folder changes nothing. A path SQLite cannot use (a missing folder, a folder, a
+    file that is not a database) is refused with ``UnusableDatabase``, which names it and
+    says why.
 
     Open one store per process on the same file; every process sees every job. ``clock``
     defaults to the wall clock (``time.time``), which all processes on a machine share.
@@ -66,7 +81,7 @@ class SQLiteJobStore(SQLJobStore):
             raise ValueError(
                 "SQLiteJobStore needs a file; for a store in memory, use InMemoryJobStore"
             )
-        self.path = Path(path)
+        self.path = usable_path(path)
         super().__init__(clock=clock, lease_seconds=lease_seconds, backoff=backoff)
 
     def _connect(self) -> sqlite3.Connection:
@@ -81,7 +96,32 @@ class SQLiteJobStore(SQLJobStore):
         return not db.in_transaction
 
     def _create_schema(self, now: float) -> float:
-        with self._connection() as db:
-            # A property of the file: set once, it holds for every connection from then on.
-            db.execute("PRAGMA journal_mode = WAL")
-        return super()._create_schema(now)
+        """Switch the file to WAL mode and make the tables (see ``SQLJobStore``).
+
+        What makes a file unusable (not a database, a damaged one, one SQLite may not write)
+        is first found here, by SQLite, and said with the file's path.
+        """
+        try:
+            with self._connection() as db:
+                # A property of the file: set once, it holds for every connection from then on.
+                db.execute("PRAGMA journal_mode = WAL")
+            return super()._create_schema(now)
+        except sqlite3.DatabaseError as error:
+            reason = UNUSABLE.get(error.sqlite_errorcode & 0xFF)
+            if reason is None:
+                raise
+            raise UnusableDatabase(self.path, f"{reason} ({error})") from error
+
+
+def usable_path(path: str | os.PathLike[str]) -> Path:
+    """The absolute path of the file, or ``UnusableDatabase`` if SQLite could not make one there.
+
+    Made absolute once, when the store opens: every connection the store opens later then
+    finds the same file, whatever the working folder has become by then.
+    """
+    absolute = Path(path).resolve()
+    if absolute.is_dir():
+        raise UnusableDatabase(absolute, "it is a folder, not a file")
+    if not absolute.parent.is_dir():
+        raise UnusableDatabase(absolute, f"there is no folder {absolute.parent}")
+    return absolute

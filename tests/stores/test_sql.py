@@ -157,7 +157,7 @@ def test_open_store_reads_the_kind_of_store_from_the_url(tmp_path, monkeypatch):
     assert isinstance(open_store("memory://", lease_seconds=5), InMemoryJobStore)
     monkeypatch.chdir(tmp_path)
     with open_store("sqlite:///relative.db") as relative:
-        assert relative.path == Path("relative.db") and (tmp_path / "relative.db").exists()
+        assert relative.path == tmp_path / "relative.db" and relative.path.exists()
     with open_store(f"sqlite:///{tmp_path / 'absolute.db'}", lease_seconds=5) as absolute:
         assert absolute.path == tmp_path / "absolute.db" and absolute.lease_seconds == 5
 
