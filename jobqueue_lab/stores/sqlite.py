@@ -45,8 +45,8 @@ class SQLiteJobStore(SQLJobStore):
 
     ``path`` is made absolute when the store opens (``self.path``), so a later change of the
     working folder changes nothing. A path SQLite cannot use (a missing folder, a folder, a
-    file that is not a database) is refused with ``UnusableDatabase``, which names it and
-    says why.
+    file that is not a database, another program's database) is refused with
+    ``UnusableDatabase``, which names it and says why.
 
     Open one store per process on the same file; every process sees every job. ``clock``
     defaults to the wall clock (``time.time``), which all processes on a machine share.
@@ -65,6 +65,7 @@ class SQLiteJobStore(SQLJobStore):
         skip_locked="",
         no_limit="-1",
         greater="max",  # max() of two arguments; NULL if either is, as while the log is empty
+        names_in_use="SELECT name FROM sqlite_master",
     )
 
     def __init__(
@@ -96,21 +97,29 @@ class SQLiteJobStore(SQLJobStore):
         return not db.in_transaction
 
     def _create_schema(self, now: float) -> float:
-        """Switch the file to WAL mode and make the tables (see ``SQLJobStore``).
+        """Make the file this store's (see ``SQLJobStore``), then switch it to WAL mode: only
+        once it is known to be the store's, as the switch changes the file for good.
 
         What makes a file unusable (not a database, a damaged one, one SQLite may not write)
         is first found here, by SQLite, and said with the file's path.
         """
         try:
-            with self._connection() as db:
-                # A property of the file: set once, it holds for every connection from then on.
-                db.execute("PRAGMA journal_mode = WAL")
-            return super()._create_schema(now)
+            started = super()._create_schema(now)
+            self._switch_to_wal()
         except sqlite3.DatabaseError as error:
             reason = UNUSABLE.get(error.sqlite_errorcode & 0xFF)
             if reason is None:
                 raise
             raise UnusableDatabase(self.path, f"{reason} ({error})") from error
+        return started
+
+    def _where(self) -> str:
+        return str(self.path)
+
+    def _switch_to_wal(self) -> None:
+        with self._connection() as db:
+            # A property of the file: set once, it holds for every connection from then on.
+            db.execute("PRAGMA journal_mode = WAL")
 
 
 def usable_path(path: str | os.PathLike[str]) -> Path:
