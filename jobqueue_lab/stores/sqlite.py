@@ -30,6 +30,9 @@ from .statements import Dialect
 BUSY_TIMEOUT = 60.0
 """How long, in seconds, a transaction waits for another process's write lock before failing."""
 
+WAL_RETRY_PAUSE = 0.002
+"""The pause, in seconds, before trying again to switch a file another connection holds to WAL."""
+
 UNUSABLE = {
     sqlite3.SQLITE_CANTOPEN: "SQLite cannot open it",
     sqlite3.SQLITE_NOTADB: "it is not a SQLite database",
@@ -117,9 +120,24 @@ class SQLiteJobStore(SQLJobStore):
         return str(self.path)
 
     def _switch_to_wal(self) -> None:
+        """Put the file in WAL mode, waiting for other connections as any statement would.
+        The mode is a property of the file: set once, it holds for every connection after.
+
+        SQLite does not apply the busy timeout to this switch in every state: while other
+        connections are opening the same new file, it can fail at once with "database is
+        locked". So it is tried again, until ``BUSY_TIMEOUT`` has passed.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT
         with self._connection() as db:
-            # A property of the file: set once, it holds for every connection from then on.
-            db.execute("PRAGMA journal_mode = WAL")
+            while (mode := _try_wal(db)) is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{self.path} was not switched to WAL mode: other connections held it "
+                        f"for {BUSY_TIMEOUT:g} s"
+                    )
+                time.sleep(WAL_RETRY_PAUSE)
+        if mode != "wal":
+            raise UnusableDatabase(self.path, f"SQLite keeps it in {mode} mode, not WAL mode")
 
 
 def usable_path(path: str | os.PathLike[str]) -> Path:
@@ -134,3 +152,15 @@ def usable_path(path: str | os.PathLike[str]) -> Path:
     if not absolute.parent.is_dir():
         raise UnusableDatabase(absolute, f"there is no folder {absolute.parent}")
     return absolute
+
+
+def _try_wal(db: sqlite3.Connection) -> str | None:
+    """Ask once to put the file in WAL mode: the mode it is in now, or ``None`` when another
+    connection was in the way."""
+    try:
+        (mode,) = db.execute("PRAGMA journal_mode = WAL").fetchone()
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            return None
+        raise
+    return mode
