@@ -30,6 +30,7 @@ from .errors import (
     PermanentFailure,
     StaleClaim,
     StoreUnavailable,
+    UnusableDatabase,
 )
 from .failures import (
     SimulatedFailure,
@@ -89,6 +90,7 @@ __all__ = [
     "SweepReport",
     "Sweeper",
     "Transition",
+    "UnusableDatabase",
     "WorkInterrupted",
     "WorkQueue",
     "Worker",

@@ -102,6 +102,25 @@ class StoreUnavailable(JobQueueError, ConnectionError):
         return f"the store could not be reached while {self.doing} ({self.reason}); {made}"
 
 
+class UnusableDatabase(JobQueueError, ValueError):
+    """The store cannot keep its jobs in this database, and says which one and why.
+
+    A path to a missing folder, a file that is not a database, tables of another program
+    that happen to share a name with the store's: each would otherwise surface as a bare
+    driver message ("unable to open database file", "no such column"), or worse, as the
+    store's tables quietly added beside another program's. This error is raised instead,
+    before anything is created or changed.
+    """
+
+    def __init__(self, where: object, reason: str) -> None:
+        super().__init__(where, reason)
+        self.where = str(where)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot keep jobs in {self.where}: {self.reason}"
+
+
 class PermanentFailure(Exception):
     """Raised by a handler when retrying cannot help (a malformed payload, a refused card):
     the job fails for good at once, whatever attempts it has left."""

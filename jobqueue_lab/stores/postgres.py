@@ -73,6 +73,9 @@ class PostgresJobStore(SQLJobStore):
         skip_locked=" FOR UPDATE SKIP LOCKED",
         no_limit="ALL",
         greater="greatest",  # greatest() passes over a NULL, as while the log is empty
+        names_in_use=(
+            "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
+        ),
     )
 
     def __init__(
@@ -123,10 +126,20 @@ class PostgresJobStore(SQLJobStore):
         return now
 
     def _prepare_schema(self, db: Connection) -> None:
-        # Two sessions running CREATE ... IF NOT EXISTS at once can both find the table
-        # missing, and one of them then fails: opening stores takes turns.
+        # Two sessions opening a new database at once could both find no tables and both
+        # make them, and one of them would then fail: opening stores takes turns.
         db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+
+    def _create_tables(self, db: Connection, now: float) -> None:
+        # The line of pending jobs takes its places from a sequence (``back_of_the_line``),
+        # kept if an earlier store left one behind.
         db.execute("CREATE SEQUENCE IF NOT EXISTS jobs_line")
+        super()._create_tables(db, now)
+
+    def _where(self) -> str:
+        settings = self._psycopg.conninfo.conninfo_to_dict(self.dsn)
+        settings.pop("password", None)  # an error message is no place for a password
+        return f"the PostgreSQL database {self._psycopg.conninfo.make_conninfo(**settings)!r}"
 
     def _take_turn_at_the_log(self, db: Connection) -> None:
         db.execute("SELECT pg_advisory_xact_lock(%s)", (LOG_LOCK,))

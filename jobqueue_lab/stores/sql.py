@@ -31,10 +31,10 @@ from ..audit import Transition
 from ..backoff import BackoffPolicy, no_delay
 from ..decisions import Decision, checked_lease
 from ..domain import PENDING, Job, JobStatus, freeze_payload, parse_status, thaw_payload
-from ..errors import JobNotFound, StoreUnavailable
+from ..errors import JobNotFound, StoreUnavailable, UnusableDatabase
 from ..validation import check_callable, check_int, check_limit, check_timeout
 from .contract import JobStore
-from .statements import Dialect, Statements
+from .statements import SCHEMA_VERSION, STORE, VERSION_1, Dialect, Statements
 
 BIGGEST_INT = 2**63 - 1
 """The largest whole number a SQL database column holds (a 64-bit integer)."""
@@ -374,17 +374,64 @@ class SQLJobStore(JobStore):
         db.execute("COMMIT")
 
     def _create_schema(self, now: float) -> float:
-        """Create the tables unless they exist, and return when the store was first made."""
+        """Make the store's tables in a database that has none of them, and return when the
+        store was first made.
+
+        A database that has any of them must say, in ``store_info``, that they are this
+        store's, of this schema version. Anything else is refused (``UnusableDatabase``,
+        saying what was found) before anything is made, in the same transaction: the store's
+        tables are never added beside another program's tables that share their names.
+
+        A database made by version 1 of the store, which did not say so, is recognised by
+        its tables' exact columns and marked: jobs kept before an upgrade are kept after it,
+        and another program's tables are most unlikely to match the store's column for column.
+        """
         with self._changing() as place:
             self._prepare_schema(place.db)
-            for statement in self._sql.schema:
-                place.db.execute(statement)
-            place.db.execute(self._sql.start_the_clock, (now,))
+            tables = self._store_tables(place.db)
+            if not tables:
+                self._create_tables(place.db, now)
+            elif tables == VERSION_1:
+                for statement in self._sql.mark_version_1:
+                    place.db.execute(statement)
+            else:
+                self._check_the_marker(place.db, tables)
             (started,) = _one(place.db, self._sql.started, ())
         return started
 
     def _prepare_schema(self, db: Connection) -> None:
-        """Whatever this database needs before the tables are created (see subclasses)."""
+        """Whatever this database needs before the tables are looked for (see subclasses)."""
+
+    def _store_tables(self, db: Connection) -> dict[str, frozenset[str]]:
+        """Each of the store's tables that the database has, with the names of its columns."""
+        names = {name for (name,) in db.execute(self.dialect.names_in_use).fetchall()}
+        return {table: self._columns(db, table) for table in VERSION_1 if table in names}
+
+    def _columns(self, db: Connection, table: str) -> frozenset[str]:
+        """The names of a table's columns, as the driver describes a query that reads none of
+        its rows: the one way to ask that SQLite and PostgreSQL share."""
+        described = db.execute(self._sql.columns_of.format(table=table)).description
+        return frozenset(column[0] for column in described)
+
+    def _create_tables(self, db: Connection, now: float) -> None:
+        """Every table and index of the store, and the row in ``store_info`` that marks them
+        as this store's and says when it was made."""
+        for statement in self._sql.schema:
+            db.execute(statement)
+        db.execute(self._sql.mark_the_store, (STORE, SCHEMA_VERSION, now))
+
+    def _check_the_marker(self, db: Connection, tables: dict[str, frozenset[str]]) -> None:
+        """Refuse (``UnusableDatabase``) tables that ``store_info`` does not mark as this
+        store's, of this version."""
+        marked = {"store", "schema_version"} <= tables.get("store_info", frozenset())
+        marks = db.execute(self._sql.marks).fetchall() if marked else None
+        problem = _schema_problem(tables, marks)
+        if problem is not None:
+            raise UnusableDatabase(self._where(), problem)
+
+    def _where(self) -> str:
+        """The database, as an error names it (see subclasses)."""
+        return "this database"
 
     def _take_turn_at_the_log(self, db: Connection) -> None:
         """Wait until no other transaction is appending to the audit log (see subclasses)."""
@@ -402,6 +449,36 @@ class Transaction:
     def __init__(self, db: Connection) -> None:
         self.db = db
         self.entries: list[tuple] = []
+
+
+def _schema_problem(
+    tables: dict[str, frozenset[str]], marks: list[tuple[str, int]] | None
+) -> str | None:
+    """What shows that a database holding ``tables`` (the store's table names it has, with
+    their columns) is not this store's, of this version; ``None`` if nothing does.
+
+    ``marks`` are the rows of ``store_info``, or ``None`` when it has no marker columns.
+    """
+    found = ", ".join(sorted(tables))
+    missing = ", ".join(sorted(set(VERSION_1) - set(tables)))
+    start_afresh = "open the store on a new database (a new file, or an empty schema)"
+    if missing:
+        return (
+            f"it has tables named {found} but no {missing}, so they are another program's; "
+            f"the store will not add its tables beside them: {start_afresh}"
+        )
+    if marks is not None and len(marks) == 1 and tuple(marks[0]) == (STORE, SCHEMA_VERSION):
+        return None
+    if marks is not None and len(marks) == 1 and marks[0][0] == STORE:
+        return (
+            f"it is a {STORE} store of schema version {marks[0][1]}, and this version of "
+            f"{STORE} reads version {SCHEMA_VERSION}: open it with the {STORE} that made it, "
+            f"or {start_afresh}"
+        )
+    return (
+        f"it has tables named {found}, but store_info does not mark them as a {STORE} store "
+        f"(another program's tables, or an early {STORE}'s with other columns): {start_afresh}"
+    )
 
 
 def _one(db: Connection, statement: str, parameters: tuple) -> tuple | None:

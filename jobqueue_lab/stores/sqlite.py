@@ -23,15 +23,33 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..backoff import BackoffPolicy
+from ..errors import UnusableDatabase
 from .sql import SQLJobStore
 from .statements import Dialect
 
 BUSY_TIMEOUT = 60.0
 """How long, in seconds, a transaction waits for another process's write lock before failing."""
 
+WAL_RETRY_PAUSE = 0.002
+"""The pause, in seconds, before trying again to switch a file another connection holds to WAL."""
+
+UNUSABLE = {
+    sqlite3.SQLITE_CANTOPEN: "SQLite cannot open it",
+    sqlite3.SQLITE_NOTADB: "it is not a SQLite database",
+    sqlite3.SQLITE_CORRUPT: "it is a damaged SQLite database",
+    sqlite3.SQLITE_READONLY: "SQLite may only read it",
+    sqlite3.SQLITE_PERM: "SQLite is not allowed to use it",
+}
+"""What SQLite's error codes say about a file it cannot keep the store's jobs in."""
+
 
 class SQLiteJobStore(SQLJobStore):
     """A job store in the SQLite file at ``path`` (created, with its tables, if missing).
+
+    ``path`` is made absolute when the store opens (``self.path``), so a later change of the
+    working folder changes nothing. A path SQLite cannot use (a missing folder, a folder, a
+    file that is not a database, another program's database) is refused with
+    ``UnusableDatabase``, which names it and says why.
 
     Open one store per process on the same file; every process sees every job. ``clock``
     defaults to the wall clock (``time.time``), which all processes on a machine share.
@@ -50,6 +68,7 @@ class SQLiteJobStore(SQLJobStore):
         skip_locked="",
         no_limit="-1",
         greater="max",  # max() of two arguments; NULL if either is, as while the log is empty
+        names_in_use="SELECT name FROM sqlite_master",
     )
 
     def __init__(
@@ -66,7 +85,7 @@ class SQLiteJobStore(SQLJobStore):
             raise ValueError(
                 "SQLiteJobStore needs a file; for a store in memory, use InMemoryJobStore"
             )
-        self.path = Path(path)
+        self.path = usable_path(path)
         super().__init__(clock=clock, lease_seconds=lease_seconds, backoff=backoff)
 
     def _connect(self) -> sqlite3.Connection:
@@ -81,7 +100,67 @@ class SQLiteJobStore(SQLJobStore):
         return not db.in_transaction
 
     def _create_schema(self, now: float) -> float:
+        """Make the file this store's (see ``SQLJobStore``), then switch it to WAL mode: only
+        once it is known to be the store's, as the switch changes the file for good.
+
+        What makes a file unusable (not a database, a damaged one, one SQLite may not write)
+        is first found here, by SQLite, and said with the file's path.
+        """
+        try:
+            started = super()._create_schema(now)
+            self._switch_to_wal()
+        except sqlite3.DatabaseError as error:
+            reason = UNUSABLE.get(error.sqlite_errorcode & 0xFF)
+            if reason is None:
+                raise
+            raise UnusableDatabase(self.path, f"{reason} ({error})") from error
+        return started
+
+    def _where(self) -> str:
+        return str(self.path)
+
+    def _switch_to_wal(self) -> None:
+        """Put the file in WAL mode, waiting for other connections as any statement would.
+        The mode is a property of the file: set once, it holds for every connection after.
+
+        SQLite does not apply the busy timeout to this switch in every state: while other
+        connections are opening the same new file, it can fail at once with "database is
+        locked". So it is tried again, until ``BUSY_TIMEOUT`` has passed.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT
         with self._connection() as db:
-            # A property of the file: set once, it holds for every connection from then on.
-            db.execute("PRAGMA journal_mode = WAL")
-        return super()._create_schema(now)
+            while (mode := _try_wal(db)) is None:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{self.path} was not switched to WAL mode: other connections held it "
+                        f"for {BUSY_TIMEOUT:g} s"
+                    )
+                time.sleep(WAL_RETRY_PAUSE)
+        if mode != "wal":
+            raise UnusableDatabase(self.path, f"SQLite keeps it in {mode} mode, not WAL mode")
+
+
+def usable_path(path: str | os.PathLike[str]) -> Path:
+    """The absolute path of the file, or ``UnusableDatabase`` if SQLite could not make one there.
+
+    Made absolute once, when the store opens: every connection the store opens later then
+    finds the same file, whatever the working folder has become by then.
+    """
+    absolute = Path(path).resolve()
+    if absolute.is_dir():
+        raise UnusableDatabase(absolute, "it is a folder, not a file")
+    if not absolute.parent.is_dir():
+        raise UnusableDatabase(absolute, f"there is no folder {absolute.parent}")
+    return absolute
+
+
+def _try_wal(db: sqlite3.Connection) -> str | None:
+    """Ask once to put the file in WAL mode: the mode it is in now, or ``None`` when another
+    connection was in the way."""
+    try:
+        (mode,) = db.execute("PRAGMA journal_mode = WAL").fetchone()
+    except sqlite3.OperationalError as error:
+        if error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY:
+            return None
+        raise
+    return mode

@@ -35,6 +35,9 @@ class Dialect:
     """A ``LIMIT`` that limits nothing."""
     greater: str
     """The function that returns the greater of two numbers."""
+    names_in_use: str
+    """A query for the names of everything (tables, indexes, views, ...) where the store keeps
+    its tables: the SQLite file, or on PostgreSQL the first schema on the search path."""
 
 
 JOB_COLUMNS = (
@@ -56,14 +59,46 @@ RETRYABLE = f"status = '{FAILED.value}' AND NOT permanent AND attempts < max_ret
 LEASE_EXPIRED = f"status = '{PROCESSING.value}' AND lease_expires_at <= ?"
 """``domain.lease_expired``, for a processing job, at the time given."""
 
+STORE = "jobqueue-lab"
+"""The name ``store_info`` gives, to mark the tables beside it as this store's."""
+
+SCHEMA_VERSION = 2
+"""The version of the tables in ``Statements.schema``, kept in ``store_info`` beside ``STORE``."""
+
+VERSION_1 = {
+    "store_info": frozenset({"started"}),
+    "jobs": frozenset({*JOB_COLUMNS.split(", "), "queue_position"}),
+    "audit": frozenset(
+        [
+            "position",
+            "at",
+            "job_id",
+            "from_status",
+            "to_status",
+            "accepted",
+            "actor",
+            "detail",
+            "claim",
+            "lease_seconds",
+        ]
+    ),
+}
+"""The store's tables, and their columns, as version 1 made them: the tables of version 2,
+without the marker in ``store_info`` (``store`` and ``schema_version``)."""
+
 
 class Statements:
     """Every statement the SQL stores run, written once. A name in braces is a blank that the
     store's ``Dialect`` fills in; ``{job}`` stands for the columns a ``Job`` is made from."""
 
+    # Made all at once, in a database that has none of them (``SQLJobStore._create_schema``).
     schema = (
-        """CREATE TABLE IF NOT EXISTS store_info (started DOUBLE PRECISION NOT NULL)""",
-        """CREATE TABLE IF NOT EXISTS jobs (
+        """CREATE TABLE store_info (
+            store TEXT NOT NULL,
+            schema_version BIGINT NOT NULL,
+            started DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE TABLE jobs (
             number {key},
             type TEXT NOT NULL,
             status TEXT NOT NULL,
@@ -80,10 +115,10 @@ class Statements:
             permanent BOOLEAN NOT NULL,
             queue_position BIGINT NOT NULL
         )""",
-        "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, number)",
-        "CREATE INDEX IF NOT EXISTS jobs_in_line ON jobs (status, queue_position)",
-        f"CREATE INDEX IF NOT EXISTS jobs_to_retry ON jobs (number) WHERE {RETRYABLE}",
-        """CREATE TABLE IF NOT EXISTS audit (
+        "CREATE INDEX jobs_by_status ON jobs (status, number)",
+        "CREATE INDEX jobs_in_line ON jobs (status, queue_position)",
+        f"CREATE INDEX jobs_to_retry ON jobs (number) WHERE {RETRYABLE}",
+        """CREATE TABLE audit (
             position {key},
             at DOUBLE PRECISION NOT NULL,
             job_id TEXT NOT NULL,
@@ -96,9 +131,17 @@ class Statements:
             lease_seconds DOUBLE PRECISION
         )""",
     )
-    start_the_clock = (
-        "INSERT INTO store_info (started) SELECT ? WHERE NOT EXISTS (SELECT 1 FROM store_info)"
+    mark_the_store = "INSERT INTO store_info (store, schema_version, started) VALUES (?, ?, ?)"
+    # A version 1 database's one row gains the marker as the new columns' values.
+    mark_version_1 = (
+        f"ALTER TABLE store_info ADD COLUMN store TEXT NOT NULL DEFAULT '{STORE}'",
+        f"ALTER TABLE store_info ADD COLUMN schema_version BIGINT NOT NULL "
+        f"DEFAULT {SCHEMA_VERSION}",
     )
+    marks = "SELECT store, schema_version FROM store_info"
+    # The columns of a table, read from the answer's description; ``{table}`` is filled in
+    # with one of the store's table names, never with outside text.
+    columns_of = "SELECT * FROM {{table}} LIMIT 0"
     started = "SELECT started FROM store_info"
 
     create_job = """
@@ -162,3 +205,4 @@ class Statements:
             if isinstance(template, str) and not name.startswith("_"):
                 setattr(self, name, fill(template))
         self.schema = tuple(fill(template) for template in Statements.schema)
+        self.mark_version_1 = tuple(fill(template) for template in Statements.mark_version_1)
