@@ -11,12 +11,10 @@ still have said about them would be refused (fencing).
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 
@@ -28,8 +26,8 @@ from ..worker import ClaimingWorker, Handler
 
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
-"""Linux's ``prctl`` option: the signal a process gets when its parent dies."""
+PARENT_POLL = 0.2
+"""How often, in seconds, a process looks whether the process that started it still runs."""
 
 
 def serve(
@@ -94,25 +92,24 @@ def stop_on_signals(stop: threading.Event) -> None:
 def stop_with_parent(parent_pid: int, stop: threading.Event) -> None:
     """Stop when the process ``parent_pid`` that started this one ends, however it ends.
 
-    On Linux the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), so a notebook
-    kernel that is killed on restart leaves no worker behind; elsewhere a thread looks every
-    second. Either way, a parent already gone stops this process at once.
+    A process whose parent dies passes to another parent, so a thread looks every
+    ``PARENT_POLL`` seconds whether the parent is still ``parent_pid``: a notebook kernel
+    killed on restart leaves no worker behind. (Linux's ``PR_SET_PDEATHSIG`` would not do: it
+    fires when the *thread* that started this process ends, and a notebook may start workers
+    from a thread that ends long before the kernel does.)
     """
     check_int(parent_pid, "parent pid", minimum=1)
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    else:
-        threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True).start()
-    if os.getppid() != parent_pid:
-        stop.set()
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid, stop), name="parent-watch", daemon=True
+    ).start()
 
 
 def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
-    while not stop.wait(1.0):
-        if os.getppid() != parent_pid:
-            stop.set()
+    while os.getppid() == parent_pid:
+        if stop.wait(PARENT_POLL):
+            return
+    log.warning("the process that started this one (pid %d) has ended: stopping", parent_pid)
+    stop.set()
 
 
 def _no_queue(job_id: str) -> bool:

@@ -3,8 +3,8 @@
 Each process is ``python -m jobqueue_lab worker`` on a store that processes share; one more
 process runs the sweeper. Nothing is ever left running: ``stop()`` ends them all (SIGTERM, then
 SIGKILL for any that do not stop in time), and so do leaving the ``with`` block, dropping the
-object, and the end of the Python process (``atexit``). On Linux the processes also end when
-the process that started them dies suddenly (a notebook kernel killed on restart). Starting
+object, and the end of the Python process (``atexit``). The processes also end when the
+process that started them dies suddenly (a notebook kernel killed on restart). Starting
 workers again on the same store URL first stops those started before, so running a notebook
 cell twice replaces its workers instead of adding more.
 """
