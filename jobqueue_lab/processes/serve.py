@@ -20,11 +20,16 @@ import time
 
 from ..pool import STOP_TIMEOUT
 from ..stores.contract import JobStore
-from ..sweeper import Sweeper
+from ..sweeper import MAX_INTERVAL, Sweeper
 from ..validation import check_callable, check_int, check_number, check_text
 from ..worker import ClaimingWorker, Handler
 
 log = logging.getLogger(__name__)
+
+STORE_VARIABLE = "JOBQUEUE_LAB_STORE"
+"""The environment variable a worker process reads its store URL from when not given
+``--store``: how ``ProcessWorkers`` passes it. A URL may hold a password, and any user can
+read a process's command line, but only its owner can read its environment."""
 
 PARENT_POLL = 0.2
 """How often, in seconds, a process looks whether the process that started it still runs."""
@@ -67,19 +72,24 @@ def serve(
 def sweeper(store: JobStore, stop: threading.Event, interval: float) -> Sweeper:
     """A sweeper for processes that claim their own jobs: it recovers expired leases and
     retries failed jobs every ``interval`` seconds, and offers no ids to anyone."""
-    check_number(interval, "sweeper interval", minimum=0, maximum=3600)
+    check_number(interval, "sweeper interval", minimum=0, maximum=MAX_INTERVAL)
     return Sweeper(store, _no_queue, interval=interval, stop=stop, batch=0)
 
 
 def load_handler(spec: str) -> Handler:
-    """The function that ``module:function`` names, imported."""
+    """The function that ``module:function`` names, imported, or a ``ValueError`` (``TypeError``
+    for something not callable) saying why no process could run it."""
     check_text(spec, "handler")
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise ValueError(f"handler must look like module:function, got {spec!r}")
-    handler = getattr(importlib.import_module(module_name), attribute, None)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"handler {spec!r} cannot be imported: {exc}") from exc
+    handler = getattr(module, attribute, None)
     if handler is None:
-        raise ValueError(f"module {module_name!r} has no {attribute!r}")
+        raise ValueError(f"handler {spec!r}: module {module_name!r} has no {attribute!r}")
     return check_callable(handler, "handler", "with a job")
 
 

@@ -1,10 +1,13 @@
 """Worker processes when something goes wrong around them: a pool started from a thread that
-ends.
+ends, bad arguments to the worker command.
 
 Real processes and real signals throughout; every wait has a deadline.
 """
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 
@@ -14,6 +17,19 @@ from tests.processes.test_worker_processes import DEADLINE, wait_for_runs
 from tests.support import run_with_deadline, wait_for
 
 pytestmark = pytest.mark.processes
+
+NOOP = "jobqueue_lab.processes.handlers:noop"
+
+
+def run_command(*arguments: str, environment: dict[str, str] | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "jobqueue_lab", *arguments],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+        env=environment,
+    )
+
 
 # --- a pool started from a thread ------------------------------------------------------------
 
@@ -36,3 +52,66 @@ def test_workers_started_from_a_thread_that_ends_keep_running(make_sql_store, tm
         assert [process.running for process in workers.processes()] == [True]
     finally:
         assert workers.stop()
+
+
+# --- the worker command: every argument checked before the store is opened --------------------
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["worker", "--handler", NOOP, "--sweeper", "--sweeper-interval", "-1"],
+            "--sweeper-interval must be a number from 0 to 3600.0, got -1.0",
+        ),
+        (["sweeper", "--interval", "nan"], "--interval must be a number from 0 to 3600.0, got nan"),
+        (["sweeper", "--parent-pid", "0"], "--parent-pid must be an int >= 1, got 0"),
+        (["sweeper", "--log-level", "LOUD"], "argument --log-level: invalid choice: 'LOUD'"),
+        (["worker", "--handler", NOOP, "--lease-seconds", "inf"], "--lease-seconds must be"),
+        (["worker", "--handler", NOOP, "--name", " "], "--name must not be empty"),
+        (["worker", "--handler", "no_such_module:f"], "No module named 'no_such_module'"),
+    ],
+)
+def test_a_bad_argument_is_a_usage_error_and_creates_no_database(tmp_path, arguments, message):
+    database = tmp_path / "jobs.db"
+    done = run_command(*arguments, "--store", f"sqlite:///{database}")
+    assert (done.returncode, done.stdout) == (2, "")
+    assert "usage: " in done.stderr and message in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not database.exists()
+
+
+def test_the_worker_command_reads_its_store_from_the_environment_or_says_it_has_none(tmp_path):
+    environment = {"PATH": "", "JOBQUEUE_LAB_STORE": "sqlite:///"}
+    done = run_command("sweeper", environment=environment)
+    assert done.returncode == 2 and "store URL 'sqlite:///' names no file" in done.stderr
+    done = run_command("sweeper", environment={"PATH": ""})
+    assert done.returncode == 2
+    assert "give the store's URL with --store or in $JOBQUEUE_LAB_STORE" in done.stderr
+
+
+UNOPENABLE = (
+    "import sys\n"
+    "import jobqueue_lab.__main__ as command\n"
+    "def unopenable(url, **options):\n"
+    "    error = {'OSError': OSError, 'ValueError': ValueError}[sys.argv[1]]\n"
+    "    raise error(f'{url}: no such folder')\n"
+    "command.open_store = unopenable\n"
+    "sys.exit(command.main(sys.argv[2:]))\n"
+)
+
+
+@pytest.mark.parametrize("error", ["OSError", "ValueError"])
+def test_a_store_that_cannot_be_opened_is_a_usage_error(tmp_path, error):
+    url = f"sqlite:///{tmp_path / 'missing' / 'jobs.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", UNOPENABLE, error, "sweeper", "--store", url],
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == (
+        f"python -m jobqueue_lab: error: cannot open the store {url!r}: {url}: no such folder"
+    )
+    assert "Traceback" not in done.stderr

@@ -312,7 +312,7 @@ def test_workers_end_when_the_process_that_started_them_is_killed(make_sql_store
         (["--handler", "no_such_module:f"], "No module named 'no_such_module'"),
         (
             ["--handler", "jobqueue_lab.processes.handlers:noop", "--workers", "0"],
-            "--workers must be 1",
+            "--workers must be an int >= 1, got 0",
         ),
     ],
 )
