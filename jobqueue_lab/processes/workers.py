@@ -6,7 +6,8 @@ SIGKILL for any that do not stop in time), and so do leaving the ``with`` block,
 object, and the end of the Python process (``atexit``). The processes also end when the
 process that started them dies suddenly (a notebook kernel killed on restart). Starting
 workers again on the same store URL first stops those started before, so running a notebook
-cell twice replaces its workers instead of adding more.
+cell twice replaces its workers instead of adding more. A handler or URL that no process
+could use is refused before any process starts.
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..decisions import MAX_LEASE
 from ..pool import STOP_TIMEOUT
-from ..stores.urls import is_shared
+from ..stores.urls import check_shared_url, redacted
+from ..sweeper import MAX_INTERVAL
 from ..validation import check_int, check_number, check_text
+from .serve import STORE_VARIABLE, load_handler
 
 KILL_WAIT = 10.0
 """How long, in seconds, to wait for a process to be gone after SIGKILL."""
@@ -65,24 +69,20 @@ class ProcessWorkers:
         lease_seconds: float | None = None,
         sweeper_interval: float | None = 0.1,
     ) -> None:
-        if not is_shared(store_url):
-            raise ValueError(
-                f"store_url must name a store that processes share (sqlite:///... or "
-                f"postgresql://...), got {store_url!r}"
-            )
-        self.store_url = store_url
-        self.handler = check_text(handler, "handler")
+        self.store_url = check_shared_url(store_url)
+        load_handler(handler)  # imported here first: a handler no process could run fails now
+        self.handler = handler
         self._count = check_int(processes, "processes", minimum=1)
         self._workers = check_int(workers, "workers", minimum=1)
         self._lease = (
             None
             if lease_seconds is None
-            else check_number(lease_seconds, "lease_seconds", minimum=0.001, maximum=86_400)
+            else check_number(lease_seconds, "lease_seconds", minimum=0.001, maximum=MAX_LEASE)
         )
         self._sweeper_interval = (
             None
             if sweeper_interval is None
-            else check_number(sweeper_interval, "sweeper_interval", minimum=0, maximum=3600)
+            else check_number(sweeper_interval, "sweeper_interval", minimum=0, maximum=MAX_INTERVAL)
         )
         self._running: dict[str, subprocess.Popen] = {}
         self._logs = tempfile.TemporaryDirectory(prefix="jobqueue-lab-workers-")
@@ -129,7 +129,7 @@ class ProcessWorkers:
     def log(self, name: str) -> str:
         """What the process ``name`` logged (warnings and errors) to its stderr."""
         path = Path(self._logs.name) / f"{name}.log"
-        return path.read_text() if path.exists() else ""
+        return redacted(path.read_text()) if path.exists() else ""
 
     def __enter__(self) -> ProcessWorkers:
         return self.start()
@@ -149,7 +149,9 @@ class ProcessWorkers:
             command += ["worker", "--handler", self.handler, "--workers", str(self._workers)]
             if self._lease is not None:
                 command += ["--lease-seconds", str(self._lease)]
-        command += ["--store", self.store_url, "--name", name, "--parent-pid", str(os.getpid())]
+        command += ["--name", name, "--parent-pid", str(os.getpid())]
+        # The URL travels in the environment, which only its owner can read, not in the command.
+        environment = {**os.environ, STORE_VARIABLE: self.store_url}
         with open(Path(self._logs.name) / f"{name}.log", "ab") as log:
             # A session of its own: a signal meant for this process (Ctrl-C in a terminal)
             # does not reach the workers, and kill() reaches a worker's own children too.
@@ -158,6 +160,7 @@ class ProcessWorkers:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
+                env=environment,
                 start_new_session=True,
             )
 

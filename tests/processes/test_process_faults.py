@@ -1,5 +1,6 @@
 """Worker processes when something goes wrong around them: a pool started from a thread that
-ends, bad arguments to the worker command.
+ends, a URL with a password, a handler or a URL no process could use, bad arguments to the
+worker command.
 
 Real processes and real signals throughout; every wait has a deadline.
 """
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,18 @@ from tests.support import run_with_deadline, wait_for
 pytestmark = pytest.mark.processes
 
 NOOP = "jobqueue_lab.processes.handlers:noop"
+PASSWORD = "hunter2"
+
+
+def with_password(url: str) -> str:
+    """``url`` with a password in it, where the store has one (PostgreSQL). The test server
+    trusts its local users, so it never asks for the password: the URL still works."""
+    return url.replace("@", f":{PASSWORD}@", 1) if url.startswith("postgresql://") else url
+
+
+def command_line(pid: int) -> list[str]:
+    """The arguments of the process ``pid``, as any user of the machine can read them."""
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
 
 
 def run_command(*arguments: str, environment: dict[str, str] | None = None):
@@ -52,6 +66,74 @@ def test_workers_started_from_a_thread_that_ends_keep_running(make_sql_store, tm
         assert [process.running for process in workers.processes()] == [True]
     finally:
         assert workers.stop()
+
+
+# --- a URL with a password -------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_worker_processes_get_the_store_url_where_no_other_user_can_read_it(make_sql_store):
+    store = make_sql_store()
+    url = with_password(make_sql_store.url(store))
+    with ProcessWorkers(url, processes=2) as workers:
+        job = store.create_job("t")
+        assert wait_for(lambda: store.get_job(job.id).status is COMPLETED, timeout=DEADLINE)
+        for process in workers.processes():
+            arguments = command_line(process.pid)
+            assert "--store" not in arguments and url not in arguments
+            assert not any(PASSWORD in argument for argument in arguments), arguments
+        assert PASSWORD not in repr(workers)
+
+
+MISTYPED = f"postgresq://jobs:{PASSWORD}@db.example/jobs"
+
+
+def test_no_error_about_a_mistyped_url_shows_its_password():
+    with pytest.raises(ValueError, match="unknown store URL") as refused:
+        ProcessWorkers(MISTYPED)
+    assert PASSWORD not in str(refused.value)
+    for command in (["worker", "--handler", NOOP], ["sweeper"]):
+        done = run_command(*command, "--store", MISTYPED)
+        assert done.returncode == 2 and "unknown store URL 'postgresq://jobs:***@" in done.stderr
+        assert PASSWORD not in done.stderr
+
+
+# --- what no process could use is refused before any starts ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("handler", "error", "message"),
+    [
+        ("jobqueue_lab.processes.handlers", ValueError, "must look like module:function"),
+        ("jobqueue_lab.processes.handlers:", ValueError, "must look like module:function"),
+        ("jobqueue_lab.processes.handlers:nope", ValueError, "has no 'nope'"),
+        ("no_such_module:work", ValueError, "No module named 'no_such_module'"),
+        ("jobqueue_lab.processes.handlers:HOLD_POLL", TypeError, "handler must be callable"),
+        (" ", ValueError, "handler must not be empty"),
+        (None, TypeError, "handler must be a str, got NoneType"),
+    ],
+)
+def test_a_handler_no_process_could_run_is_refused_at_once(tmp_path, handler, error, message):
+    database = tmp_path / "jobs.db"
+    with pytest.raises(error, match=message):
+        ProcessWorkers(f"sqlite:///{database}", handler=handler)
+    assert not database.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "message"),
+    [
+        ("sqlite:///", ValueError, "store URL 'sqlite:///' names no file"),
+        ("sqlite:///:memory:", ValueError, "names no file"),
+        ("sqlite://jobs.db", ValueError, "unknown store URL 'sqlite://jobs.db'"),
+        ("memory://", ValueError, "must name a store that processes share"),
+        ("postgresql://db.example/jobs?nonsense=1", ValueError, "invalid URI query parameter"),
+        (None, TypeError, "a store URL must be a str, got NoneType"),
+    ],
+)
+def test_a_url_no_process_could_open_is_refused_at_once(url, error, message):
+    with pytest.raises(error, match=message):
+        ProcessWorkers(url)
 
 
 # --- the worker command: every argument checked before the store is opened --------------------
