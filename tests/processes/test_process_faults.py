@@ -1,6 +1,6 @@
 """Worker processes when something goes wrong around them: a pool started from a thread that
-ends, a URL with a password, a handler or a URL no process could use, bad arguments to the
-worker command.
+ends, a URL with a password, a handler or a URL no process could use, a process that dies on
+its own, bad arguments to the worker command.
 
 Real processes and real signals throughout; every wait has a deadline.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from jobqueue_lab import COMPLETED
-from jobqueue_lab.processes.workers import ProcessWorkers
+from jobqueue_lab import COMPLETED, PROCESSING
+from jobqueue_lab.processes.workers import ProcessWorkers, WorkerProcessExited
 from tests.processes.test_worker_processes import DEADLINE, wait_for_runs
 from tests.support import run_with_deadline, wait_for
 
@@ -134,6 +134,65 @@ def test_a_handler_no_process_could_run_is_refused_at_once(tmp_path, handler, er
 def test_a_url_no_process_could_open_is_refused_at_once(url, error, message):
     with pytest.raises(error, match=message):
         ProcessWorkers(url)
+
+
+# --- a process that ends on its own is reported -----------------------------------------------
+
+
+def test_a_process_that_ends_on_its_own_is_reported_by_the_next_stop(
+    make_sql_store, tmp_path, monkeypatch
+):
+    # Importable here but not in the processes: a handler module in a notebook's own folder.
+    (tmp_path / "notebook_handlers.py").write_text("def work(job):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    url = make_sql_store.url(make_sql_store())
+    workers = ProcessWorkers(url, processes=1, handler="notebook_handlers:work").start()
+    try:
+        assert wait_for(lambda: not workers.processes()[0].running, timeout=DEADLINE)
+        assert "process-1 (pid " in repr(workers) and "code 2 on its own" in repr(workers)
+    finally:
+        with pytest.raises(WorkerProcessExited) as exited:
+            workers.stop()
+    [process] = exited.value.exits
+    assert (process.name, process.exit_code, process.on_its_own) == ("process-1", 2, True)
+    report = str(exited.value)
+    assert report.startswith(f"process-1 (pid {process.pid}) exited with code 2 on its own")
+    assert "No module named 'notebook_handlers'" in report.splitlines()[-1]
+    assert [(p.running, p.on_its_own) for p in workers.processes()] == [
+        (False, True),
+        (False, False),
+    ], "the sweeper was stopped, when asked"
+    assert workers.stop() is True, "a process that ended on its own is reported once"
+
+
+def test_a_process_that_crashes_is_reported_by_the_next_start(
+    make_sql_store, tmp_path, monkeypatch
+):
+    (tmp_path / "crashing.py").write_text(
+        "import os\nimport sys\n\n\n"
+        "def crash(job):\n"
+        "    print('crashing on', job.id, file=sys.stderr, flush=True)\n"
+        "    os._exit(3)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    store = make_sql_store()
+    job = store.create_job("t")
+    workers = ProcessWorkers(
+        make_sql_store.url(store), processes=1, handler="crashing:crash", sweeper_interval=None
+    ).start()
+    try:
+        assert wait_for(lambda: not workers.processes()[0].running, timeout=DEADLINE)
+        [crashed] = workers.processes()
+        report = f"(?s)code 3 on its own.*crashing on {job.id}"
+        with pytest.raises(WorkerProcessExited, match=report):
+            workers.start()
+        assert workers.processes() == [crashed], "nothing started before the report"
+        [restarted] = workers.start().processes()
+        assert restarted.running and restarted.pid != crashed.pid
+    finally:
+        assert workers.stop()
+    assert store.get_job(job.id).status is PROCESSING, "its lease still runs"
 
 
 # --- the worker command: every argument checked before the store is opened --------------------
