@@ -31,7 +31,7 @@ from ..decisions import MAX_LEASE
 from ..pool import STOP_TIMEOUT
 from ..stores.urls import check_shared_url, redacted
 from ..sweeper import MAX_INTERVAL
-from ..validation import check_int, check_number, check_text
+from ..validation import check_int, check_number, check_text, check_timeout
 from .serve import STORE_VARIABLE, load_handler
 
 KILL_WAIT = 10.0
@@ -171,11 +171,12 @@ class ProcessWorkers:
         if sig == signal.SIGKILL:
             popen.wait(KILL_WAIT)
 
-    def stop(self, timeout: float = STOP_TIMEOUT + 2) -> bool:
+    def stop(self, timeout: float | None = STOP_TIMEOUT + 2) -> bool:
         """Ask every process to stop (SIGTERM: work cut short is released), wait at most
-        ``timeout`` seconds, then SIGKILL any still running. True if all stopped when asked.
-        Raises ``WorkerProcessExited``, once every process has ended, if any had ended on its
-        own before."""
+        ``timeout`` seconds (``None``: as long as it takes), then SIGKILL any still running.
+        True if all stopped when asked. Raises ``WorkerProcessExited``, once every process
+        has ended, if any had ended on its own before."""
+        timeout = check_timeout(timeout)
         self._asked.update(name for name, popen in self._running.items() if popen.poll() is None)
         graceful = _end(self._running, timeout)
         self._report_exits()
@@ -240,17 +241,18 @@ class ProcessWorkers:
             )
 
 
-def _end(running: dict[str, subprocess.Popen], timeout: float = STOP_TIMEOUT + 2) -> bool:
-    """Stop every process in ``running``: SIGTERM, wait until ``timeout``, then SIGKILL."""
+def _end(running: dict[str, subprocess.Popen], timeout: float | None = STOP_TIMEOUT + 2) -> bool:
+    """Stop every process in ``running``: SIGTERM, wait until ``timeout`` (``None``: no
+    limit), then SIGKILL."""
     alive = [popen for popen in running.values() if popen.poll() is None]
     for popen in alive:
         _signal(popen, signal.SIGTERM)
         _signal(popen, signal.SIGCONT)  # a stopped process acts on SIGTERM only once continued
-    deadline = time.monotonic() + timeout
+    deadline = None if timeout is None else time.monotonic() + timeout
     graceful = True
     for popen in alive:
         try:
-            popen.wait(max(0.0, deadline - time.monotonic()))
+            popen.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             graceful = False
             _signal(popen, signal.SIGKILL)

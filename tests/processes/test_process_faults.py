@@ -1,25 +1,27 @@
 """Worker processes when something goes wrong around them: a pool started from a thread that
 ends, a URL with a password, a handler or a URL no process could use, a process that dies on
-its own, bad arguments to the worker command.
+its own, a bad stop timeout, bad arguments to the worker command.
 
 Real processes and real signals throughout; every wait has a deadline.
 """
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from jobqueue_lab import COMPLETED, PROCESSING
+from jobqueue_lab import COMPLETED, PENDING, PROCESSING
 from jobqueue_lab.processes.workers import ProcessWorkers, WorkerProcessExited
-from tests.processes.test_worker_processes import DEADLINE, wait_for_runs
+from tests.processes.test_worker_processes import DEADLINE, held_job, release, wait_for_runs
 from tests.support import run_with_deadline, wait_for
 
 pytestmark = pytest.mark.processes
 
+HOLD = "jobqueue_lab.processes.handlers:hold"
 NOOP = "jobqueue_lab.processes.handlers:noop"
 PASSWORD = "hunter2"
 
@@ -193,6 +195,41 @@ def test_a_process_that_crashes_is_reported_by_the_next_start(
     finally:
         assert workers.stop()
     assert store.get_job(job.id).status is PROCESSING, "its lease still runs"
+
+
+# --- stop(): its timeout --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("timeout", "error"), [(math.nan, ValueError), (-1, ValueError), ("3", TypeError)]
+)
+def test_stop_with_a_bad_timeout_refuses_before_signalling_anything(
+    make_sql_store, tmp_path, timeout, error
+):
+    store = make_sql_store()
+    job = held_job(store, tmp_path)
+    workers = ProcessWorkers(make_sql_store.url(store), processes=1, handler=HOLD).start()
+    try:
+        [(_, _, holder)] = wait_for_runs(tmp_path, 1)
+        with pytest.raises(error, match="timeout must be a number of seconds"):
+            workers.stop(timeout)
+        assert [process.running for process in workers.processes()] == [True, True]
+        release(tmp_path)
+        assert wait_for(lambda: store.get_job(job.id).status is COMPLETED, timeout=DEADLINE)
+    finally:
+        assert workers.stop()
+    done = store.get_job(job.id)
+    assert (done.attempts, done.claim, done.claimed_by) == (1, 1, holder), "never interrupted"
+
+
+def test_stop_without_a_time_limit_waits_for_every_process(make_sql_store, tmp_path):
+    store = make_sql_store()
+    job = held_job(store, tmp_path)
+    workers = ProcessWorkers(make_sql_store.url(store), processes=1, handler=HOLD).start()
+    wait_for_runs(tmp_path, 1)
+    assert run_with_deadline(lambda: workers.stop(timeout=None), timeout=DEADLINE) is True
+    assert [p.running for p in workers.processes()] == [False, False]
+    assert store.get_job(job.id).status is PENDING, "released as it stopped"
 
 
 # --- the worker command: every argument checked before the store is opened --------------------
