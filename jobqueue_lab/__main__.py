@@ -29,6 +29,7 @@ from .processes.serve import (
     stop_on_signals,
     stop_with_parent,
     sweeper,
+    wait_for_stop,
 )
 from .stores.urls import check_shared_url, open_store, redacted
 from .sweeper import MAX_INTERVAL
@@ -94,7 +95,7 @@ def _checked(args: argparse.Namespace) -> tuple[str, Handler | None]:
 def _sweep(store, stop: threading.Event, interval: float) -> int:
     thread = sweeper(store, stop, interval)
     thread.start()
-    stop.wait()
+    wait_for_stop(stop)
     thread.join()
     return 0
 

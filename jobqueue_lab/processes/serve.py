@@ -34,6 +34,10 @@ read a process's command line, but only its owner can read its environment."""
 PARENT_POLL = 0.2
 """How often, in seconds, a process looks whether the process that started it still runs."""
 
+STOP_POLL = 0.1
+"""How often, in seconds, the main thread wakes while it waits for the stop (see
+``wait_for_stop``)."""
+
 
 def serve(
     store: JobStore,
@@ -60,13 +64,24 @@ def serve(
     for thread in threads:
         thread.start()
     log.info("%s: %d workers started", name, workers)
-    stop.wait()
+    wait_for_stop(stop)
     deadline = time.monotonic() + stop_timeout
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     stopped = not any(thread.is_alive() for thread in threads)
     log.info("%s: %s", name, "stopped" if stopped else "a handler ignored the stop")
     return stopped
+
+
+def wait_for_stop(stop: threading.Event) -> None:
+    """Wait, in the main thread, until ``stop`` is set, waking every ``STOP_POLL`` seconds.
+
+    The kernel may hand SIGTERM to any thread of the process (after a SIGSTOP and SIGCONT, to
+    whichever runs first), but Python runs the handler that sets ``stop`` in the main thread,
+    and only once that thread runs: asleep in ``stop.wait()`` with no timeout, it might never.
+    """
+    while not stop.wait(STOP_POLL):
+        pass
 
 
 def sweeper(store: JobStore, stop: threading.Event, interval: float) -> Sweeper:

@@ -1,6 +1,6 @@
 """Worker processes when something goes wrong around them: a pool started from a thread that
 ends, a URL with a password, a handler or a URL no process could use, a process that dies on
-its own, a bad stop timeout, bad arguments to the worker command.
+its own, a bad stop timeout, a frozen process at stop, bad arguments to the worker command.
 
 Real processes and real signals throughout; every wait has a deadline.
 """
@@ -8,6 +8,7 @@ Real processes and real signals throughout; every wait has a deadline.
 from __future__ import annotations
 
 import math
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,11 @@ def with_password(url: str) -> str:
 def command_line(pid: int) -> list[str]:
     """The arguments of the process ``pid``, as any user of the machine can read them."""
     return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+
+
+def state(pid: int) -> str:
+    """The state letter of the process ``pid``: R running, S sleeping, T stopped, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
 
 
 def run_command(*arguments: str, environment: dict[str, str] | None = None):
@@ -138,7 +144,7 @@ def test_a_url_no_process_could_open_is_refused_at_once(url, error, message):
         ProcessWorkers(url)
 
 
-# --- a process that ends on its own is reported -----------------------------------------------
+# --- a process that ends on its own is reported ----------------------------------------------
 
 
 def test_a_process_that_ends_on_its_own_is_reported_by_the_next_stop(
@@ -197,7 +203,7 @@ def test_a_process_that_crashes_is_reported_by_the_next_start(
     assert store.get_job(job.id).status is PROCESSING, "its lease still runs"
 
 
-# --- stop(): its timeout --------------------------------------------------------------------------
+# --- stop(): its timeout, and a frozen process -----------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -232,7 +238,31 @@ def test_stop_without_a_time_limit_waits_for_every_process(make_sql_store, tmp_p
     assert store.get_job(job.id).status is PENDING, "released as it stopped"
 
 
-# --- the worker command: every argument checked before the store is opened --------------------
+@pytest.mark.stress
+@pytest.mark.parametrize("repetition", range(3))
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_stop_ends_a_frozen_process_and_it_releases_its_job(make_sql_store, tmp_path, repetition):
+    store = make_sql_store()
+    job = held_job(store, tmp_path)
+    url = make_sql_store.url(store)
+    workers = ProcessWorkers(url, processes=1, handler=HOLD, sweeper_interval=None).start()
+    try:
+        [(_, _, holder)] = wait_for_runs(tmp_path, 1)
+        workers.kill(holder, signal.SIGSTOP)
+        [frozen] = workers.processes()
+        assert wait_for(lambda: state(frozen.pid) == "T", timeout=DEADLINE)
+        stopped = workers.stop(timeout=DEADLINE / 2)
+    finally:
+        workers.stop()
+    assert stopped is True, "ended by its SIGTERM, not by SIGKILL at the deadline"
+    assert [p.exit_code for p in workers.processes()] == [0]
+    released = store.get_job(job.id)
+    assert (released.status, released.attempts, released.claim) == (PENDING, 0, 1)
+    entry = store.transitions()[-1]
+    assert (entry.actor, entry.detail) == (holder, f"released by {holder}: attempt 1 not counted")
+
+
+# --- the worker command: every argument checked before the store is opened -------------------
 
 
 @pytest.mark.parametrize(
