@@ -40,6 +40,7 @@ SWEEPER_INTERVAL = 0.1
 """Seconds between two sweeps, unless told otherwise."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+"""What ``--log-level`` accepts, in any case: anything else is a usage error."""
 
 
 def main(argv: list[str] | None = None) -> int:
