@@ -11,25 +11,32 @@ still have said about them would be refused (fencing).
 
 from __future__ import annotations
 
-import ctypes
 import importlib
 import logging
 import os
 import signal
-import sys
 import threading
 import time
 
 from ..pool import STOP_TIMEOUT
 from ..stores.contract import JobStore
-from ..sweeper import Sweeper
+from ..sweeper import MAX_INTERVAL, Sweeper
 from ..validation import check_callable, check_int, check_number, check_text
 from ..worker import ClaimingWorker, Handler
 
 log = logging.getLogger(__name__)
 
-PR_SET_PDEATHSIG = 1
-"""Linux's ``prctl`` option: the signal a process gets when its parent dies."""
+STORE_VARIABLE = "JOBQUEUE_LAB_STORE"
+"""The environment variable a worker process reads its store URL from when not given
+``--store``: how ``ProcessWorkers`` passes it. A URL may hold a password, and any user can
+read a process's command line, but only its owner can read its environment."""
+
+PARENT_POLL = 0.2
+"""How often, in seconds, a process looks whether the process that started it still runs."""
+
+STOP_POLL = 0.1
+"""How often, in seconds, the main thread wakes while it waits for the stop (see
+``wait_for_stop``)."""
 
 
 def serve(
@@ -57,7 +64,7 @@ def serve(
     for thread in threads:
         thread.start()
     log.info("%s: %d workers started", name, workers)
-    stop.wait()
+    wait_for_stop(stop)
     deadline = time.monotonic() + stop_timeout
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
@@ -66,22 +73,38 @@ def serve(
     return stopped
 
 
+def wait_for_stop(stop: threading.Event) -> None:
+    """Wait, in the main thread, until ``stop`` is set, waking every ``STOP_POLL`` seconds.
+
+    The kernel may hand SIGTERM to any thread of the process (after a SIGSTOP and SIGCONT, to
+    whichever runs first), but Python runs the handler that sets ``stop`` in the main thread,
+    and only once that thread runs: asleep in ``stop.wait()`` with no timeout, it might never.
+    """
+    while not stop.wait(STOP_POLL):
+        pass
+
+
 def sweeper(store: JobStore, stop: threading.Event, interval: float) -> Sweeper:
     """A sweeper for processes that claim their own jobs: it recovers expired leases and
     retries failed jobs every ``interval`` seconds, and offers no ids to anyone."""
-    check_number(interval, "sweeper interval", minimum=0, maximum=3600)
+    check_number(interval, "sweeper interval", minimum=0, maximum=MAX_INTERVAL)
     return Sweeper(store, _no_queue, interval=interval, stop=stop, batch=0)
 
 
 def load_handler(spec: str) -> Handler:
-    """The function that ``module:function`` names, imported."""
+    """The function that ``module:function`` names, imported, or a ``ValueError`` (``TypeError``
+    for something not callable) saying why no process could run it."""
     check_text(spec, "handler")
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
         raise ValueError(f"handler must look like module:function, got {spec!r}")
-    handler = getattr(importlib.import_module(module_name), attribute, None)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"handler {spec!r} cannot be imported: {exc}") from exc
+    handler = getattr(module, attribute, None)
     if handler is None:
-        raise ValueError(f"module {module_name!r} has no {attribute!r}")
+        raise ValueError(f"handler {spec!r}: module {module_name!r} has no {attribute!r}")
     return check_callable(handler, "handler", "with a job")
 
 
@@ -94,25 +117,24 @@ def stop_on_signals(stop: threading.Event) -> None:
 def stop_with_parent(parent_pid: int, stop: threading.Event) -> None:
     """Stop when the process ``parent_pid`` that started this one ends, however it ends.
 
-    On Linux the kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``), so a notebook
-    kernel that is killed on restart leaves no worker behind; elsewhere a thread looks every
-    second. Either way, a parent already gone stops this process at once.
+    A process whose parent dies passes to another parent, so a thread looks every
+    ``PARENT_POLL`` seconds whether the parent is still ``parent_pid``: a notebook kernel
+    killed on restart leaves no worker behind. (Linux's ``PR_SET_PDEATHSIG`` would not do: it
+    fires when the *thread* that started this process ends, and a notebook may start workers
+    from a thread that ends long before the kernel does.)
     """
     check_int(parent_pid, "parent pid", minimum=1)
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %d", ctypes.get_errno())
-    else:
-        threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True).start()
-    if os.getppid() != parent_pid:
-        stop.set()
+    threading.Thread(
+        target=_watch_parent, args=(parent_pid, stop), name="parent-watch", daemon=True
+    ).start()
 
 
 def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
-    while not stop.wait(1.0):
-        if os.getppid() != parent_pid:
-            stop.set()
+    while os.getppid() == parent_pid:
+        if stop.wait(PARENT_POLL):
+            return
+    log.warning("the process that started this one (pid %d) has ended: stopping", parent_pid)
+    stop.set()
 
 
 def _no_queue(job_id: str) -> bool:

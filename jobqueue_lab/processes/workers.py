@@ -3,10 +3,15 @@
 Each process is ``python -m jobqueue_lab worker`` on a store that processes share; one more
 process runs the sweeper. Nothing is ever left running: ``stop()`` ends them all (SIGTERM, then
 SIGKILL for any that do not stop in time), and so do leaving the ``with`` block, dropping the
-object, and the end of the Python process (``atexit``). On Linux the processes also end when
-the process that started them dies suddenly (a notebook kernel killed on restart). Starting
+object, and the end of the Python process (``atexit``). The processes also end when the
+process that started them dies suddenly (a notebook kernel killed on restart). Starting
 workers again on the same store URL first stops those started before, so running a notebook
 cell twice replaces its workers instead of adding more.
+
+Nothing fails quietly either: a handler or URL that no process could use is refused before
+any process starts, and a process that ends without being asked to (a crash, an error at
+start) is reported, with its exit code and the last lines it wrote, by the next ``start()`` or
+``stop()``.
 """
 
 from __future__ import annotations
@@ -22,12 +27,21 @@ import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..decisions import MAX_LEASE
 from ..pool import STOP_TIMEOUT
-from ..stores.urls import is_shared
-from ..validation import check_int, check_number, check_text
+from ..stores.urls import check_shared_url, redacted
+from ..sweeper import MAX_INTERVAL
+from ..validation import check_int, check_number, check_text, check_timeout
+from .serve import STORE_VARIABLE, load_handler
 
 KILL_WAIT = 10.0
 """How long, in seconds, to wait for a process to be gone after SIGKILL."""
+
+LAST_LINES = 10
+"""How many of its last stderr lines a report of a process that ended on its own shows."""
+
+PAUSING = (signal.SIGSTOP, signal.SIGCONT)
+"""Signals that pause or resume a process: a process sent one was not asked to end."""
 
 _latest: dict[str, weakref.ref[ProcessWorkers]] = {}
 """The last ``ProcessWorkers`` started on each store URL, so that starting again replaces it."""
@@ -36,12 +50,37 @@ _latest: dict[str, weakref.ref[ProcessWorkers]] = {}
 @dataclass(frozen=True)
 class WorkerProcess:
     """One process as ``ProcessWorkers.processes()`` saw it. ``exit_code`` is ``None`` while it
-    runs, and minus the signal's number when a signal ended it (-9: SIGKILL)."""
+    runs, and minus the signal's number when a signal ended it (-9: SIGKILL). ``on_its_own``:
+    it ended without being asked to by ``stop()`` or ``kill()``."""
 
     name: str
     pid: int
     running: bool
     exit_code: int | None
+    on_its_own: bool = False
+
+    def describe(self) -> str:
+        """How the process ended, in words: ``process-1 (pid 42) exited with code 2``."""
+        if self.exit_code is None:
+            return f"{self.name} (pid {self.pid}) is running"
+        if self.exit_code >= 0:
+            return f"{self.name} (pid {self.pid}) exited with code {self.exit_code}"
+        return f"{self.name} (pid {self.pid}) was ended by {_signal_name(-self.exit_code)}"
+
+
+class WorkerProcessExited(RuntimeError):
+    """Worker processes ended without being asked to. ``exits`` has each one, and ``last_lines``
+    what each wrote last to its stderr: usually the reason."""
+
+    def __init__(self, exits: list[WorkerProcess], last_lines: dict[str, str]) -> None:
+        self.exits = exits
+        self.last_lines = last_lines
+        reports = [
+            f"{process.describe()} on its own; the last lines of its stderr:\n"
+            + (_indented(last_lines[process.name]) or "    (nothing)")
+            for process in exits
+        ]
+        super().__init__("\n".join(reports))
 
 
 class ProcessWorkers:
@@ -65,32 +104,33 @@ class ProcessWorkers:
         lease_seconds: float | None = None,
         sweeper_interval: float | None = 0.1,
     ) -> None:
-        if not is_shared(store_url):
-            raise ValueError(
-                f"store_url must name a store that processes share (sqlite:///... or "
-                f"postgresql://...), got {store_url!r}"
-            )
-        self.store_url = store_url
-        self.handler = check_text(handler, "handler")
+        self.store_url = check_shared_url(store_url)
+        load_handler(handler)  # imported here first: a handler no process could run fails now
+        self.handler = handler
         self._count = check_int(processes, "processes", minimum=1)
         self._workers = check_int(workers, "workers", minimum=1)
         self._lease = (
             None
             if lease_seconds is None
-            else check_number(lease_seconds, "lease_seconds", minimum=0.001, maximum=86_400)
+            else check_number(lease_seconds, "lease_seconds", minimum=0.001, maximum=MAX_LEASE)
         )
         self._sweeper_interval = (
             None
             if sweeper_interval is None
-            else check_number(sweeper_interval, "sweeper_interval", minimum=0, maximum=3600)
+            else check_number(sweeper_interval, "sweeper_interval", minimum=0, maximum=MAX_INTERVAL)
         )
         self._running: dict[str, subprocess.Popen] = {}
+        self._asked: set[str] = set()  # the processes stop() or kill() asked to end
+        self._reported: set[str] = set()  # those that ended on their own, already reported
         self._logs = tempfile.TemporaryDirectory(prefix="jobqueue-lab-workers-")
         weakref.finalize(self, _end, self._running)
 
     def start(self) -> ProcessWorkers:
         """Start the processes (entering the ``with`` block does this), after stopping any that
-        an earlier ``ProcessWorkers`` started on the same store URL."""
+        an earlier ``ProcessWorkers`` started on the same store URL. Starting again restarts
+        those that have ended; but if one ended on its own, this raises ``WorkerProcessExited``
+        first, once, instead of hiding it behind a new process."""
+        self._report_exits()
         earlier = _latest.get(self.store_url)
         if earlier is not None and earlier() not in (None, self):
             earlier().stop()
@@ -101,12 +141,20 @@ class ProcessWorkers:
         for name in names:
             if name not in self._running or self._running[name].poll() is not None:
                 self._running[name] = self._spawn(name)
+                self._asked.discard(name)
+                self._reported.discard(name)
         return self
 
     def processes(self) -> list[WorkerProcess]:
-        """Every process started, in order, and whether it still runs."""
+        """Every process started, in order, whether it still runs, and how it ended."""
         return [
-            WorkerProcess(name, popen.pid, popen.poll() is None, popen.returncode)
+            WorkerProcess(
+                name,
+                popen.pid,
+                popen.poll() is None,
+                popen.returncode,
+                popen.returncode is not None and name not in self._asked,
+            )
             for name, popen in self._running.items()
         ]
 
@@ -117,19 +165,27 @@ class ProcessWorkers:
         popen = self._running.get(check_text(name, "name").split(".")[0])
         if popen is None:
             raise KeyError(f"no process named {name!r}: {', '.join(self._running)}")
+        if popen.poll() is None and sig not in PAUSING:
+            self._asked.add(name.split(".")[0])
         _signal(popen, sig)
         if sig == signal.SIGKILL:
             popen.wait(KILL_WAIT)
 
-    def stop(self, timeout: float = STOP_TIMEOUT + 2) -> bool:
+    def stop(self, timeout: float | None = STOP_TIMEOUT + 2) -> bool:
         """Ask every process to stop (SIGTERM: work cut short is released), wait at most
-        ``timeout`` seconds, then SIGKILL any still running. True if all stopped when asked."""
-        return _end(self._running, timeout)
+        ``timeout`` seconds (``None``: as long as it takes), then SIGKILL any still running.
+        True if all stopped when asked. Raises ``WorkerProcessExited``, once every process
+        has ended, if any had ended on its own before."""
+        timeout = check_timeout(timeout)
+        self._asked.update(name for name, popen in self._running.items() if popen.poll() is None)
+        graceful = _end(self._running, timeout)
+        self._report_exits()
+        return graceful
 
     def log(self, name: str) -> str:
         """What the process ``name`` logged (warnings and errors) to its stderr."""
         path = Path(self._logs.name) / f"{name}.log"
-        return path.read_text() if path.exists() else ""
+        return redacted(path.read_text()) if path.exists() else ""
 
     def __enter__(self) -> ProcessWorkers:
         return self.start()
@@ -138,8 +194,28 @@ class ProcessWorkers:
         self.stop()
 
     def __repr__(self) -> str:
-        alive = sum(process.running for process in self.processes())
-        return f"<ProcessWorkers {alive} of {len(self._running)} processes running>"
+        processes = self.processes()
+        alive = sum(process.running for process in processes)
+        ended = "".join(f"; {p.describe()} on its own" for p in processes if p.on_its_own)
+        return f"<ProcessWorkers {alive} of {len(processes)} processes running{ended}>"
+
+    def _report_exits(self) -> None:
+        """Raise ``WorkerProcessExited`` for the processes that ended on their own since the
+        last report."""
+        exits = [p for p in self.processes() if p.on_its_own and p.name not in self._reported]
+        if exits:
+            self._reported.update(process.name for process in exits)
+            raise WorkerProcessExited(exits, {p.name: self._last_lines(p.name) for p in exits})
+
+    def _last_lines(self, name: str) -> str:
+        """The last ``LAST_LINES`` lines of what the process ``name`` wrote to its stderr."""
+        path = Path(self._logs.name) / f"{name}.log"
+        if not path.exists():
+            return ""
+        with open(path, "rb") as log:
+            log.seek(max(0, path.stat().st_size - 200 * LAST_LINES))
+            tail = log.read().decode(errors="replace")
+        return redacted("\n".join(tail.splitlines()[-LAST_LINES:]))
 
     def _spawn(self, name: str) -> subprocess.Popen:
         command = [sys.executable, "-m", "jobqueue_lab"]
@@ -149,7 +225,9 @@ class ProcessWorkers:
             command += ["worker", "--handler", self.handler, "--workers", str(self._workers)]
             if self._lease is not None:
                 command += ["--lease-seconds", str(self._lease)]
-        command += ["--store", self.store_url, "--name", name, "--parent-pid", str(os.getpid())]
+        command += ["--name", name, "--parent-pid", str(os.getpid())]
+        # The URL travels in the environment, which only its owner can read, not in the command.
+        environment = {**os.environ, STORE_VARIABLE: self.store_url}
         with open(Path(self._logs.name) / f"{name}.log", "ab") as log:
             # A session of its own: a signal meant for this process (Ctrl-C in a terminal)
             # does not reach the workers, and kill() reaches a worker's own children too.
@@ -158,21 +236,23 @@ class ProcessWorkers:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=log,
+                env=environment,
                 start_new_session=True,
             )
 
 
-def _end(running: dict[str, subprocess.Popen], timeout: float = STOP_TIMEOUT + 2) -> bool:
-    """Stop every process in ``running``: SIGTERM, wait until ``timeout``, then SIGKILL."""
+def _end(running: dict[str, subprocess.Popen], timeout: float | None = STOP_TIMEOUT + 2) -> bool:
+    """Stop every process in ``running``: SIGTERM, wait until ``timeout`` (``None``: no
+    limit), then SIGKILL."""
     alive = [popen for popen in running.values() if popen.poll() is None]
     for popen in alive:
         _signal(popen, signal.SIGTERM)
         _signal(popen, signal.SIGCONT)  # a stopped process acts on SIGTERM only once continued
-    deadline = time.monotonic() + timeout
+    deadline = None if timeout is None else time.monotonic() + timeout
     graceful = True
     for popen in alive:
         try:
-            popen.wait(max(0.0, deadline - time.monotonic()))
+            popen.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             graceful = False
             _signal(popen, signal.SIGKILL)
@@ -186,3 +266,14 @@ def _signal(popen: subprocess.Popen, sig: int) -> None:
     if popen.poll() is None:
         with contextlib.suppress(ProcessLookupError):  # it ended between the look and the kill
             os.killpg(popen.pid, sig)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _indented(text: str) -> str:
+    return "\n".join(f"    {line}" for line in text.splitlines())

@@ -277,7 +277,7 @@ def test_dropping_the_object_stops_its_processes(make_sql_store):
     assert all(gone(pid) for pid in pids)
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_end_when_the_process_that_started_them_is_killed(make_sql_store, tmp_path):
     url = make_sql_store.url(make_sql_store())
     pids = tmp_path / "pids"
@@ -295,7 +295,7 @@ def test_workers_end_when_the_process_that_started_them_is_killed(make_sql_store
         children = [int(pid) for pid in pids.read_text().split()]
         assert not any(gone(pid) for pid in children)
     finally:
-        parent.kill()  # SIGKILL: no atexit, no finalizer; only the kernel can tell the children
+        parent.kill()  # SIGKILL: no atexit, no finalizer; the children see their parent change
         parent.wait(DEADLINE)
     assert wait_for(lambda: all(gone(pid) for pid in children), timeout=DEADLINE)
 
@@ -312,7 +312,7 @@ def test_workers_end_when_the_process_that_started_them_is_killed(make_sql_store
         (["--handler", "no_such_module:f"], "No module named 'no_such_module'"),
         (
             ["--handler", "jobqueue_lab.processes.handlers:noop", "--workers", "0"],
-            "--workers must be 1",
+            "--workers must be an int >= 1, got 0",
         ),
     ],
 )

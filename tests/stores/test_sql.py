@@ -24,7 +24,7 @@ from jobqueue_lab import (
 from jobqueue_lab.checks import find_violations
 from jobqueue_lab.stores.postgres import PostgresJobStore
 from jobqueue_lab.stores.sqlite import SQLiteJobStore
-from jobqueue_lab.stores.urls import open_store
+from jobqueue_lab.stores.urls import open_store, redacted
 from tests.support import run_with_deadline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -205,7 +205,9 @@ def test_open_store_passes_a_postgresql_url_to_psycopg(postgres_server):
     ("url", "error", "message"),
     [
         ("sqlite://", ValueError, "unknown store URL 'sqlite://'"),
-        ("sqlite:///", ValueError, "unknown store URL"),
+        ("sqlite:///", ValueError, "store URL 'sqlite:///' names no file"),
+        ("sqlite:///:memory:", ValueError, "names no file: write sqlite:///PATH"),
+        ("postgresql://u@h/db?nonsense=1", ValueError, 'invalid URI query parameter: "nonsense"'),
         ("mysql://localhost/jobs", ValueError, "must start with one of memory://, sqlite:///"),
         ("", ValueError, "unknown store URL"),
         (None, TypeError, "a store URL must be a str, got NoneType"),
@@ -214,6 +216,39 @@ def test_open_store_passes_a_postgresql_url_to_psycopg(postgres_server):
 def test_open_store_refuses_a_url_it_cannot_open(url, error, message):
     with pytest.raises(error, match=message):
         open_store(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresq://jobs:hunter2@db.example/jobs",
+        "postgresql://jobs:hunter2@db.example/jobs?port=x&nonsense=1",
+        "host=db.example user=jobs password=hunter2",
+        "host=db.example password='hunter2 and more' user=jobs",
+    ],
+)
+def test_no_error_about_a_store_url_shows_its_password(url):
+    with pytest.raises(ValueError) as refused:
+        open_store(url)
+    assert "hunter2" not in str(refused.value)
+    assert "***" in str(refused.value), "the URL is shown, its password redacted"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("postgresql://jobs:hunter2@db/jobs", "postgresql://jobs:***@db/jobs"),
+        ("postgres://jobs:hun@ter2@db:5432/jobs", "postgres://jobs:***@db:5432/jobs"),
+        (
+            "postgresql://jobs@db/jobs?password=hunter2&x=1",
+            "postgresql://jobs@db/jobs?password=***&x=1",
+        ),
+        ("dbname=jobs password='hunter 2\\'' user=jobs", "dbname=jobs password=*** user=jobs"),
+        ("could not open sqlite:///a:b@c.db", "could not open sqlite:///a:b@c.db"),
+    ],
+)
+def test_redacted_hides_the_password_of_every_url_and_dsn_and_nothing_else(text, shown):
+    assert redacted(text) == shown
 
 
 # --- each database's own ---------------------------------------------------------------------
