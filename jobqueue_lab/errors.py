@@ -98,7 +98,10 @@ class StoreUnavailable(JobQueueError, ConnectionError):
         self.committed = committed
 
     def __str__(self) -> str:
-        made = "it was not made" if self.committed is False else "it may or may not have been made"
+        if self.committed is False:
+            made = "nothing was changed"
+        else:
+            made = "the change may or may not have been made"
         return f"the store could not be reached while {self.doing} ({self.reason}); {made}"
 
 
