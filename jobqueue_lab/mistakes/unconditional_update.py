@@ -14,7 +14,7 @@ from typing import Any
 
 from ..decisions import decide_claim
 from ..domain import PROCESSING, Job
-from ..stores.sql import _number
+from ..stores.rows import number_of
 from ..stores.sqlite import SQLiteJobStore
 from .hooks import Hook, carry_on
 
@@ -56,6 +56,6 @@ class UnconditionalUpdateStore(SQLiteJobStore):
         self._race_window(decision.job)
         row = (PROCESSING.value, claimed.attempts, claimed.claim, actor, at + lease, lease)
         with self._changing() as place:
-            place.db.execute(WRITE_BACK, (*row, _number(job_id)))
+            place.db.execute(WRITE_BACK, (*row, number_of(job_id)))
             place.entries.append(decision.entry(at, actor))  # the audit entry, as _save writes it
         return claimed

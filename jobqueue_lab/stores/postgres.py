@@ -76,6 +76,8 @@ class PostgresJobStore(SQLJobStore):
         names_in_use=(
             "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace"
         ),
+        # Kept if an earlier store left one behind.
+        made_first=("CREATE SEQUENCE IF NOT EXISTS jobs_line",),
     )
 
     def __init__(
@@ -129,12 +131,6 @@ class PostgresJobStore(SQLJobStore):
         # Two sessions opening a new database at once could both find no tables and both
         # make them, and one of them would then fail: opening stores takes turns.
         db.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-
-    def _create_tables(self, db: Connection, now: float) -> None:
-        # The line of pending jobs takes its places from a sequence (``back_of_the_line``),
-        # kept if an earlier store left one behind.
-        db.execute("CREATE SEQUENCE IF NOT EXISTS jobs_line")
-        super()._create_tables(db, now)
 
     def _where(self) -> str:
         settings = self._psycopg.conninfo.conninfo_to_dict(self.dsn)

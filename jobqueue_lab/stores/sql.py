@@ -24,17 +24,18 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from ..audit import Transition
 from ..backoff import BackoffPolicy, no_delay
 from ..decisions import Decision, checked_lease
-from ..domain import PENDING, Job, JobStatus, freeze_payload, parse_status, thaw_payload
-from ..errors import JobNotFound, StoreUnavailable, UnusableDatabase
+from ..domain import PENDING, Job, JobStatus, parse_status, thaw_payload
+from ..errors import JobNotFound, StoreUnavailable
 from ..validation import check_callable, check_int, check_limit, check_timeout
 from .contract import JobStore
-from .statements import SCHEMA_VERSION, STORE, VERSION_1, Dialect, Statements
+from .rows import audit_row, job_from_row, job_id_of, number_of, transition
+from .schema import make_it_the_stores
+from .statements import Dialect, Statements
 
 BIGGEST_INT = 2**63 - 1
 """The largest whole number a SQL database column holds (a 64-bit integer)."""
@@ -124,26 +125,26 @@ class SQLJobStore(JobStore):
             self._give_back(db)
 
     def _read(self, place: Transaction, job_id: str) -> Job:
-        row = _one(place.db, self._sql.lock_job, (_number(job_id),))
+        row = _one(place.db, self._sql.lock_job, (number_of(job_id),))
         if row is None:
             raise JobNotFound(job_id)
-        return _job(row)
+        return job_from_row(row)
 
     def _next_in_line(self, place: Transaction) -> Job | None:
         row = _one(place.db, self._sql.next_in_line, ())
-        return None if row is None else _job(row)
+        return None if row is None else job_from_row(row)
 
     def _retry_candidates(self, place: Transaction, now: float) -> list[Job]:
-        return [_job(row) for row in place.db.execute(self._sql.due_for_retry, (now,))]
+        return [job_from_row(row) for row in place.db.execute(self._sql.due_for_retry, (now,))]
 
     def _expiry_candidates(self, place: Transaction, now: float) -> list[Job]:
-        return [_job(row) for row in place.db.execute(self._sql.lease_expired, (now,))]
+        return [job_from_row(row) for row in place.db.execute(self._sql.lease_expired, (now,))]
 
     def _new_job(self, type: str, payload: Mapping[str, Any], max_retries: int) -> tuple:
         return (type, json.dumps(thaw_payload(payload)), max_retries, time.time())
 
     def _add(self, place: Transaction, new: tuple) -> Job:
-        return _job(_one(place.db, self._sql.create_job, new))
+        return job_from_row(_one(place.db, self._sql.create_job, new))
 
     def _save(self, place: Transaction, decision: Decision, at: float, actor: str) -> None:
         job, after = decision.job, decision.after
@@ -162,7 +163,7 @@ class SQLJobStore(JobStore):
                     after.retry_at,
                     after.permanent,
                     after.status is PENDING,
-                    _number(job.id),
+                    number_of(job.id),
                     job.status.value,
                     job.claim,
                 ),
@@ -193,10 +194,10 @@ class SQLJobStore(JobStore):
 
     def get_job(self, job_id: str) -> Job:
         """The current snapshot of one job; ``JobNotFound`` if there is none."""
-        rows = self._rows(self._sql.get_job, (_number(job_id),))
+        rows = self._rows(self._sql.get_job, (number_of(job_id),))
         if not rows:
             raise JobNotFound(job_id)
-        return _job(rows[0])
+        return job_from_row(rows[0])
 
     def list_jobs(self, status: JobStatus | str | None = None) -> list[Job]:
         """All jobs, or the jobs with one status, in the order they were created."""
@@ -209,7 +210,7 @@ class SQLJobStore(JobStore):
         limit = check_limit(limit)
         count = BIGGEST_INT if limit is None else min(limit, BIGGEST_INT)
         rows = self._rows(self._sql.pending_numbers, (count,))
-        return [_job_id(number) for (number,) in rows]
+        return [job_id_of(number) for (number,) in rows]
 
     def counts(self) -> dict[JobStatus, int]:
         """How many jobs are in each status (every status present, zeros included)."""
@@ -220,21 +221,7 @@ class SQLJobStore(JobStore):
         """The audit log from entry ``start`` on: every attempted change, in order."""
         check_int(start, "start", minimum=0)
         rows = self._rows(self._sql.transitions, (min(start, BIGGEST_INT),))
-        started = self._started
-        return [
-            Transition(
-                at - started,
-                job_id,
-                None if from_status is None else JobStatus(from_status),
-                JobStatus(to_status),
-                bool(accepted),
-                actor,
-                detail,
-                claim,
-                lease,
-            )
-            for at, job_id, from_status, to_status, accepted, actor, detail, claim, lease in rows
-        ]
+        return [transition(row, self._started) for row in rows]
 
     def all_settled(self) -> bool:
         """True when every job is completed, or failed with no attempts left."""
@@ -370,64 +357,18 @@ class SQLJobStore(JobStore):
         """Append the transaction's audit entries, in order, and commit (see subclasses)."""
         if entries:
             self._take_turn_at_the_log(db)
-            db.cursor().executemany(self._sql.record, [_audit_row(e) for e in entries])
+            db.cursor().executemany(self._sql.record, [audit_row(e) for e in entries])
         db.execute("COMMIT")
 
     def _create_schema(self, now: float) -> float:
-        """Make the store's tables in a database that has none of them, and return when the
-        store was first made.
-
-        A database that has any of them must say, in ``store_info``, that they are this
-        store's, of this schema version. Anything else is refused (``UnusableDatabase``,
-        saying what was found) before anything is made, in the same transaction: the store's
-        tables are never added beside another program's tables that share their names.
-
-        A database made by version 1 of the store, which did not say so, is recognised by
-        its tables' exact columns and marked: jobs kept before an upgrade are kept after it,
-        and another program's tables are most unlikely to match the store's column for column.
-        """
+        """Make the database this store's, or refuse it (``schema.make_it_the_stores``), in one
+        transaction; return when the store was first made."""
         with self._changing() as place:
             self._prepare_schema(place.db)
-            tables = self._store_tables(place.db)
-            if not tables:
-                self._create_tables(place.db, now)
-            elif tables == VERSION_1:
-                for statement in self._sql.mark_version_1:
-                    place.db.execute(statement)
-            else:
-                self._check_the_marker(place.db, tables)
-            (started,) = _one(place.db, self._sql.started, ())
-        return started
+            return make_it_the_stores(place.db, self._sql, now, self._where())
 
     def _prepare_schema(self, db: Connection) -> None:
         """Whatever this database needs before the tables are looked for (see subclasses)."""
-
-    def _store_tables(self, db: Connection) -> dict[str, frozenset[str]]:
-        """Each of the store's tables that the database has, with the names of its columns."""
-        names = {name for (name,) in db.execute(self.dialect.names_in_use).fetchall()}
-        return {table: self._columns(db, table) for table in VERSION_1 if table in names}
-
-    def _columns(self, db: Connection, table: str) -> frozenset[str]:
-        """The names of a table's columns, as the driver describes a query that reads none of
-        its rows: the one way to ask that SQLite and PostgreSQL share."""
-        described = db.execute(self._sql.columns_of.format(table=table)).description
-        return frozenset(column[0] for column in described)
-
-    def _create_tables(self, db: Connection, now: float) -> None:
-        """Every table and index of the store, and the row in ``store_info`` that marks them
-        as this store's and says when it was made."""
-        for statement in self._sql.schema:
-            db.execute(statement)
-        db.execute(self._sql.mark_the_store, (STORE, SCHEMA_VERSION, now))
-
-    def _check_the_marker(self, db: Connection, tables: dict[str, frozenset[str]]) -> None:
-        """Refuse (``UnusableDatabase``) tables that ``store_info`` does not mark as this
-        store's, of this version."""
-        marked = {"store", "schema_version"} <= tables.get("store_info", frozenset())
-        marks = db.execute(self._sql.marks).fetchall() if marked else None
-        problem = _schema_problem(tables, marks)
-        if problem is not None:
-            raise UnusableDatabase(self._where(), problem)
 
     def _where(self) -> str:
         """The database, as an error names it (see subclasses)."""
@@ -437,7 +378,7 @@ class SQLJobStore(JobStore):
         """Wait until no other transaction is appending to the audit log (see subclasses)."""
 
     def _jobs(self, statement: str, parameters: tuple = ()) -> list[Job]:
-        return [_job(row) for row in self._rows(statement, parameters)]
+        return [job_from_row(row) for row in self._rows(statement, parameters)]
 
 
 class Transaction:
@@ -451,86 +392,11 @@ class Transaction:
         self.entries: list[tuple] = []
 
 
-def _schema_problem(
-    tables: dict[str, frozenset[str]], marks: list[tuple[str, int]] | None
-) -> str | None:
-    """What shows that a database holding ``tables`` (the store's table names it has, with
-    their columns) is not this store's, of this version; ``None`` if nothing does.
-
-    ``marks`` are the rows of ``store_info``, or ``None`` when it has no marker columns.
-    """
-    found = ", ".join(sorted(tables))
-    missing = ", ".join(sorted(set(VERSION_1) - set(tables)))
-    start_afresh = "open the store on a new database (a new file, or an empty schema)"
-    if missing:
-        return (
-            f"it has tables named {found} but no {missing}, so they are another program's; "
-            f"the store will not add its tables beside them: {start_afresh}"
-        )
-    if marks is not None and len(marks) == 1 and tuple(marks[0]) == (STORE, SCHEMA_VERSION):
-        return None
-    if marks is not None and len(marks) == 1 and marks[0][0] == STORE:
-        return (
-            f"it is a {STORE} store of schema version {marks[0][1]}, and this version of "
-            f"{STORE} reads version {SCHEMA_VERSION}: open it with the {STORE} that made it, "
-            f"or {start_afresh}"
-        )
-    return (
-        f"it has tables named {found}, but store_info does not mark them as a {STORE} store "
-        f"(another program's tables, or an early {STORE}'s with other columns): {start_afresh}"
-    )
-
-
 def _one(db: Connection, statement: str, parameters: tuple) -> tuple | None:
     """The first row a statement returns, or ``None``. The statement is run to its end, so
     a write with ``RETURNING`` is complete before the transaction commits."""
     rows = db.execute(statement, parameters).fetchall()
     return rows[0] if rows else None
-
-
-def _job(row: tuple) -> Job:
-    """The snapshot of one row of the ``jobs`` table (``JOB_COLUMNS``, in that order)."""
-    (number, type_, status, payload, max_retries, attempts, last_error, created_at) = row[:8]
-    (claim, claimed_by, lease_expires_at, lease_seconds, retry_at, permanent) = row[8:14]
-    return Job(
-        id=_job_id(number),
-        type=type_,
-        status=JobStatus(status),
-        payload=freeze_payload(json.loads(payload)),
-        max_retries=max_retries,
-        attempts=attempts,
-        last_error=last_error,
-        created_at=datetime.fromtimestamp(created_at, UTC),
-        claim=claim,
-        claimed_by=claimed_by,
-        lease_expires_at=lease_expires_at,
-        lease_seconds=lease_seconds,
-        retry_at=retry_at,
-        permanent=bool(permanent),
-    )
-
-
-def _audit_row(entry: tuple) -> tuple:
-    """The parameters of ``Statements.record`` for one entry (its time is given twice)."""
-    at, job_id, from_status, to_status, accepted, actor, detail, claim, lease = entry
-    from_value = None if from_status is None else from_status.value
-    return (at, at, job_id, from_value, to_status.value, accepted, actor, detail, claim, lease)
-
-
-def _job_id(number: int) -> str:
-    """The id of the job in row ``number``: ``job-001``, as ``sequential_ids`` would name it."""
-    return f"job-{number:03d}"
-
-
-def _number(job_id: object) -> int:
-    """The row number behind a job id, or ``JobNotFound`` for an id no job could have."""
-    if isinstance(job_id, str) and job_id.startswith("job-"):
-        digits = job_id[4:]
-        if digits.isascii() and digits.isdigit() and len(digits) < 19:
-            number = int(digits)
-            if _job_id(number) == job_id:
-                return number
-    raise JobNotFound(job_id)  # type: ignore[arg-type]
 
 
 def _first_line(error: Exception) -> str:

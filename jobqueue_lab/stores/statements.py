@@ -38,6 +38,9 @@ class Dialect:
     names_in_use: str
     """A query for the names of everything (tables, indexes, views, ...) where the store keeps
     its tables: the SQLite file, or on PostgreSQL the first schema on the search path."""
+    made_first: tuple[str, ...] = ()
+    """Statements that make what the tables need, before them (PostgreSQL's line of pending
+    jobs takes its places from a sequence)."""
 
 
 JOB_COLUMNS = (
@@ -204,5 +207,6 @@ class Statements:
         for name, template in vars(Statements).items():
             if isinstance(template, str) and not name.startswith("_"):
                 setattr(self, name, fill(template))
-        self.schema = tuple(fill(template) for template in Statements.schema)
+        self.schema = dialect.made_first + tuple(fill(t) for t in Statements.schema)
+        self.names_in_use = dialect.names_in_use
         self.mark_version_1 = tuple(fill(template) for template in Statements.mark_version_1)
