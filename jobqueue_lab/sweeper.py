@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .errors import StoreUnavailable
 from .stores.contract import JobStore
 from .validation import check_callable, check_limit, check_number
 
@@ -92,6 +93,9 @@ class Sweeper(threading.Thread):
                 self._wake.clear()
             try:
                 self.sweep_once()
+            except StoreUnavailable as error:
+                # The database is down or restarting: the next sweep tries again.
+                log.warning("a sweep could not reach the store: %s", error)
             except Exception:
                 # A sweep that fails (say, a backoff policy that raises) must not end the
                 # sweeping: every later retry and recovery depends on it.

@@ -263,6 +263,9 @@ class ClaimingWorker(Worker):
     def _claim_next(self) -> Job | None:
         try:
             return self._store.claim_next(lease_seconds=self._lease_seconds)
+        except StoreUnavailable as error:
+            log.warning("%s could not reach the store: %s", self.name, error)
+            return None
         except Exception:
             log.warning("%s could not ask the store for a job", self.name, exc_info=True)
             return None
