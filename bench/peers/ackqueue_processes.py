@@ -16,14 +16,17 @@ workers hold. persist-queue opens SQLite in WAL mode; ``synchronous=FULL`` is se
 connection and checked, as for Huey.
 
 It counts no attempts, so the payload does: a failing item is rewritten with its run count
-(``update``) and put back until its third run, then marked failed. An idle worker looks for
-work every 10 ms (persist-queue's own wait is a signal inside one process).
+(``update``) and put back until its third run, then marked failed. Each worker process also
+counts the runs it made and leaves the count in a file as it stops, so a run in which two
+processes took one item is refused. An idle worker looks for work every 10 ms (persist-queue's
+own wait is a signal inside one process).
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -85,8 +88,13 @@ def run(jobs: int, processes: int, failing: bool) -> Measured:
                 raise BenchmarkError(f"{jobs} items not settled in {TIMEOUT}s:\n{workers.logs()}")
         items = queue.queue()
         queue.close()
+        runs = sum(int(path.read_text()) for path in Path(folder).glob("runs-*.txt"))
     completed = sum(item["status"] == ACKED for item in items)
-    runs = completed + sum(item["data"]["runs"] for item in items if item["status"] == ACK_FAILED)
+    recorded = completed + sum(
+        item["data"]["runs"] for item in items if item["status"] == ACK_FAILED
+    )
+    if recorded != runs:
+        raise BenchmarkError(f"the workers made {runs} runs, the items record {recorded}")
     check_outcome(jobs, completed, runs, failing=failing)
     return section.measured(runs)
 
@@ -115,6 +123,7 @@ def worker(folder: str) -> None:
         signal.signal(number, lambda *_: stop.set())
     queue = open_queue(folder, auto_resume=False)
     lock_file = Path(folder) / "get.lock"
+    runs = 0
     ready_then_wait()
     while not stop.is_set():
         try:
@@ -124,6 +133,7 @@ def worker(folder: str) -> None:
             stop.wait(IDLE_POLL)
             continue
         job, key = item["data"], item["pqid"]
+        runs += 1
         try:
             work(job["fails"])
         except RuntimeError:
@@ -136,6 +146,7 @@ def worker(folder: str) -> None:
         else:
             queue.ack(id=key)
     queue.close()
+    (Path(folder) / f"runs-{os.getpid()}.txt").write_text(str(runs))
 
 
 if __name__ == "__main__":
