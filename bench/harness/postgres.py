@@ -12,6 +12,7 @@ dropped after it (``fresh_schema``), so every run of either system starts from e
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from tests.postgres_server import SETTINGS, PostgresServer, find_binaries, missi
 
 DURABLE = {**SETTINGS, "fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
 
-__all__ = ["DurableServer", "find_binaries", "fresh_schema", "missing_reason"]
+__all__ = ["DurableServer", "analyze", "find_binaries", "fresh_schema", "missing_reason"]
 
 
 class DurableServer(PostgresServer):
@@ -30,13 +31,17 @@ class DurableServer(PostgresServer):
     settings = DURABLE
 
 
+_schema_numbers = itertools.count(1)
+
+
 @contextmanager
 def fresh_schema(server_url: str) -> Iterator[str]:
     """A URL for the server at ``server_url`` whose search path starts in a new, empty schema
-    named after this process; the schema and everything in it is dropped afterwards."""
+    named after this process (and numbered, for a process that wants more than one); the
+    schema and everything in it is dropped afterwards."""
     import psycopg
 
-    name = f"bench_{os.getpid()}"
+    name = f"bench_{os.getpid()}_{next(_schema_numbers)}"
     with psycopg.connect(server_url, autocommit=True) as admin:
         admin.execute(f"CREATE SCHEMA {name}")
     separator = "&" if "?" in server_url else "?"
@@ -45,3 +50,18 @@ def fresh_schema(server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+def analyze(url: str) -> None:
+    """Refresh the planner's statistics for every table in the schema ``url`` works in, as
+    autovacuum would soon after a big insert. Measured straight after filling, a table the
+    planner still thinks empty gets plans no deployment would run for long: a sort of every
+    waiting job, say, where an index would do."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as db:
+        tables = db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        ).fetchall()
+        for (table,) in tables:
+            db.execute(f'ANALYZE "{table}"')

@@ -107,7 +107,15 @@ def load() -> str:
 def versions() -> str:
     """The packages measured, and the databases under the process rows."""
     found = []
-    for name in ("jobqueue-lab", "huey", "procrastinate", "psycopg", "nbclient"):
+    for name in (
+        "jobqueue-lab",
+        "huey",
+        "persist-queue",
+        "procrastinate",
+        "pgqueuer",
+        "psycopg",
+        "nbclient",
+    ):
         try:
             found.append(f"{name} {version(name)}")
         except PackageNotFoundError:

@@ -22,6 +22,8 @@ class Sizes:
     repeats: int
     process_jobs: int
     process_repeats: int
+    pickup_jobs: int
+    scale_cycles: int
 
 
 FULL = Sizes(
@@ -36,8 +38,10 @@ FULL = Sizes(
     step_jobs=20_000,
     ingredient_calls=200_000,
     repeats=5,
-    process_jobs=1_000,
+    process_jobs=500,
     process_repeats=3,
+    pickup_jobs=100,
+    scale_cycles=500,
 )
 QUICK = Sizes(
     noop_jobs=200,
@@ -53,4 +57,6 @@ QUICK = Sizes(
     repeats=2,
     process_jobs=20,
     process_repeats=1,
+    pickup_jobs=3,
+    scale_cycles=20,
 )

@@ -3,7 +3,8 @@
 
 procrastinate is the PostgreSQL-native Python queue whose claim (``FOR UPDATE SKIP LOCKED``) the
 store borrows. The measuring process applies its schema in a fresh schema of the server, defers
-every job, starts the worker processes (``python -m bench.peers.procrastinate_processes URL``, each
+every job, has the tables analysed (left unanalysed, the planner sorts every waiting job on each
+fetch), starts the worker processes (``python -m bench.peers.procrastinate_processes URL``, each
 ``App.run_worker_async(concurrency=1)``, as ``procrastinate worker`` runs it), waits until all are
 connected, opens the gate and times until no job is waiting or running.
 
@@ -34,7 +35,7 @@ from ..harness.jobs import (
     check_outcome,
     job_fails,
 )
-from ..harness.postgres import fresh_schema
+from ..harness.postgres import analyze, fresh_schema
 from ..harness.timing import Measured, Section
 
 IDLE_POLL = 0.01
@@ -88,6 +89,7 @@ def _run(
         for start in range(0, jobs, DEFER_BATCH):
             numbers = range(start, min(start + DEFER_BATCH, jobs))
             task.batch_defer(*({"fails": failing and job_fails(n)} for n in numbers))
+    analyze(url)
     commands = [["-m", "bench.peers.procrastinate_processes", url] for _ in range(processes)]
     with psycopg.connect(url, autocommit=True) as db:
 

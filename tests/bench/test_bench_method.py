@@ -62,15 +62,39 @@ def test_ahead_and_grows_are_strict_targets():
     assert Target(1.0, at_least=True).verdict(1.0) == "yes"
 
 
-def test_the_process_rows_pair_each_system_with_its_peer_at_every_process_count():
+def test_the_process_rows_pair_each_system_with_its_peers_at_every_process_count():
     children = RecordingChildren()
     sizes = dataclasses.replace(QUICK, process_repeats=2)
-    runs = process_rows_module._measured(
-        children, sizes, "sqlite", "ours.store_processes", "peers.huey_processes", failing=False
-    )
-    assert sorted(runs) == [(side, n) for side in ("ours", "peer") for n in (1, 2, 4)]
+    peers = list(process_rows_module.SQLITE.peers)
+    runs = process_rows_module._measured(children, sizes, "sqlite", peers, failing=False)
+    systems = ("ours", "SqliteHuey", "SQLiteAckQueue")
+    assert sorted(runs) == sorted((system, n) for system in systems for n in (1, 2, 4))
     assert all(len(measured) == 2 for measured in runs.values())
-    # Both systems at every count take turns within each repeat, the next repeat rotated.
-    first, second = children.order[:6], children.order[6:]
-    assert first == ["ours.store_processes", "peers.huey_processes"] * 3
+    # Every system at every count takes its turn within each repeat, the next repeat rotated.
+    first, second = children.order[:9], children.order[9:]
+    modules = ["ours.store_processes", "peers.huey_processes", "peers.ackqueue_processes"]
+    assert first == modules * 3
     assert second == rotated(first, 1)
+
+
+def test_a_peer_that_is_not_installed_gets_a_row_saying_so_and_is_not_run():
+    missing = process_rows_module.Peer("Absent", "peers.absent", "no_such_package_here", "")
+    database = dataclasses.replace(
+        process_rows_module.SQLITE, peers=(missing, process_rows_module.SQLITE.peers[0])
+    )
+    children = RecordingChildren()
+    rows = process_rows_module._database_rows(children, QUICK, database, "sqlite")
+    absent = [row for row in rows if "Absent" in row.check]
+    assert [row.ours for row in absent] == ["not installed"]
+    assert "peers.absent" not in children.order
+    assert sum("SqliteHuey" in row.check for row in rows) == 6  # no-op and failing, 1, 2, 4
+
+
+def test_a_target_against_one_peer_may_hold_at_one_process_count_only():
+    pgqueuer = process_rows_module.POSTGRES.peers[1]
+    assert str(pgqueuer.target_for(False, 4)) == ">= 1x"
+    assert pgqueuer.target_for(False, 2) is None
+    assert pgqueuer.target_for(True, 4) is None
+    procrastinate = process_rows_module.POSTGRES.peers[0]
+    targets = {str(procrastinate.target_for(f, n)) for f in (False, True) for n in (1, 2, 4)}
+    assert targets == {">= 1.5x"}
