@@ -215,7 +215,11 @@ _RENDERED = """() => {
 def test_every_page_loads_without_console_errors(site: Path, server: str, browser):
     page = browser.new_page()
     problems: list[str] = []
-    page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text}"))
+    page.on(
+        "console",
+        lambda m: m.type == "error"
+        and problems.append(f"console: {m.text} ({m.location.get('url') or 'no address'})"),
+    )
     page.on("pageerror", lambda error: problems.append(f"exception: {error}"))
     page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"{r.status}: {r.url}"))
