@@ -12,8 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from .domain import COMPLETED, FAILED, Job, JobStatus
 from .errors import PermanentFailure, StaleClaim, StoreUnavailable
@@ -129,6 +128,10 @@ class Outcome(NamedTuple):
     permanent: bool = False
 
 
+SUCCEEDED = Outcome(COMPLETED)
+"""The outcome of every handler that returned: one object, made once."""
+
+
 class Worker(threading.Thread):
     """One worker thread: take an id, claim the job, run the handler, signal the outcome, repeat.
 
@@ -185,7 +188,7 @@ class Worker(threading.Thread):
         except BaseException as exc:
             return None if self._stopping.is_set() else Outcome(FAILED, describe_failure(exc))
         else:
-            return Outcome(COMPLETED)
+            return SUCCEEDED
         finally:
             _current.held = None
 
@@ -193,18 +196,19 @@ class Worker(threading.Thread):
         """Report ``outcome`` to the store, or give the job back when there is none."""
         store, job = self._store, held.job
         if outcome is None:
-            self._keep_trying(held, "release of", partial(store.release_job, job.id, job.claim))
+            self._keep_trying(held, "release of", store.release_job, job.id, job.claim)
         else:
             status, last_error, permanent = outcome
-            report = partial(
-                store.update_status, job.id, status, last_error,
+            self._keep_trying(
+                held, "report for", store.update_status, job.id, status, last_error,
                 claim=job.claim, permanent=permanent,
             )
-            self._keep_trying(held, "report for", report)
 
-    def _keep_trying(self, held: Held, what: str, call: Callable[[], T]) -> T | None:
-        """Make ``call`` (the ``what`` of ``held.job``: its report or release) reach the store,
-        and return the store's answer.
+    def _keep_trying(
+        self, held: Held, what: str, call: Callable[..., T], *args: Any, **kwargs: Any
+    ) -> T | None:
+        """Make ``call(*args, **kwargs)`` (the ``what`` of ``held.job``: its report or release)
+        reach the store, and return the store's answer.
 
         A store that cannot be reached is asked again, after pauses that grow, until the
         job's lease would have run out: until then the outcome is this worker's to report,
@@ -216,7 +220,7 @@ class Worker(threading.Thread):
         job, pause = held.job, MIN_IDLE
         while True:
             try:
-                return call()
+                return call(*args, **kwargs)
             except StaleClaim:
                 log.info("the store fenced off a late %s %s (claim %d)", what, job.id, job.claim)
             except StoreUnavailable as error:
@@ -280,9 +284,8 @@ class ClaimingWorker(Worker):
             return None
 
         status, last_error, permanent = outcome
-        report_and_claim = partial(
-            self._store.report_and_claim_next, job.id, status, last_error,
+        answer = self._keep_trying(
+            held, "report for", self._store.report_and_claim_next, job.id, status, last_error,
             claim=job.claim, permanent=permanent, lease_seconds=self._lease_seconds,
         )
-        answer = self._keep_trying(held, "report for", report_and_claim)
         return None if answer is None else answer[1]
