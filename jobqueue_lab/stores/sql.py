@@ -252,7 +252,10 @@ class SQLJobStore(JobStore):
     def __repr__(self) -> str:
         if self._closed:
             return f"<{type(self).__name__} closed>"
-        counts = ", ".join(f"{s.value}={n}" for s, n in self.counts().items())
+        try:
+            counts = ", ".join(f"{s.value}={n}" for s, n in self.counts().items())
+        except StoreUnavailable:  # a repr is asked for while debugging: it must not raise
+            counts = "(the database cannot be reached)"
         return f"<{type(self).__name__} {counts}>"
 
     # --- connections ---------------------------------------------------------------------

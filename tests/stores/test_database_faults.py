@@ -113,10 +113,12 @@ def test_a_change_while_the_server_is_down_says_it_was_not_made(server, open_sto
             store.create_job("email")
         with pytest.raises(StoreUnavailable):
             store.get_job("job-001")
+        shown = repr(store)
     finally:
         server.resume()
     assert caught.value.committed is False
     assert str(caught.value).endswith("; nothing was changed")
+    assert shown == "<PostgresJobStore (the database cannot be reached)>"
     assert [job.id for job in store.list_jobs()] == ["job-001"]
     assert store.create_job("email").id == "job-002"
 
