@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from jobqueue_lab import ManualClock
-from tests.postgres_server import PostgresServer, missing_reason
+from tests.postgres_server import throwaway_server
 from tests.steps import START
 from tests.store_factory import SQL_KINDS, STORE_KINDS, StoreFactory
 
@@ -23,12 +23,7 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(scope="session")
 def postgres_server():
     """A throwaway PostgreSQL server for the whole run; skips where none can be started."""
-    reason = missing_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    server = PostgresServer().start()
-    yield server
-    server.stop()
+    yield from throwaway_server()
 
 
 def _kinds(kinds):

@@ -15,6 +15,7 @@ import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from glob import glob
 from pathlib import Path
 from urllib.parse import quote
@@ -47,6 +48,21 @@ def missing_reason() -> str | None:
     except ImportError:
         return "psycopg is not installed (pip install 'jobqueue-lab[postgres]')"
     return None
+
+
+def throwaway_server() -> Iterator[PostgresServer]:
+    """The body of a fixture: a started server, stopped afterwards; the test is skipped where
+    none can be started."""
+    import pytest
+
+    reason = missing_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 class PostgresServer:

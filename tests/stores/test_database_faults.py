@@ -23,7 +23,7 @@ from jobqueue_lab import (
     heartbeat,
 )
 from jobqueue_lab.stores import postgres
-from tests.postgres_server import PostgresServer, missing_reason
+from tests.postgres_server import throwaway_server
 from tests.steps import START, worker_here
 from tests.support import run_with_deadline
 
@@ -32,12 +32,8 @@ PENDING, PROCESSING, COMPLETED, FAILED = JobStatus
 
 @pytest.fixture(scope="module")
 def server():
-    reason = missing_reason()
-    if reason is not None:
-        pytest.skip(reason)
-    server = PostgresServer().start()
-    yield server
-    server.stop()
+    """A server of this module's own: its tests stop and restart it."""
+    yield from throwaway_server()
 
 
 @pytest.fixture
