@@ -136,23 +136,28 @@ def test_a_report_waits_for_the_server_instead_of_being_dropped(server, open_sto
     store = open_store()
     job = store.claim_job(store.create_job("email", max_retries=1).id)
     said = _Said("could not send the report for job-001 yet")
-    logging.getLogger("jobqueue_lab.worker").addHandler(said)
-    logging.getLogger("jobqueue_lab.worker").setLevel(logging.INFO)
+    logger = logging.getLogger("jobqueue_lab.worker")
+    level = logger.level
 
     def bring_it_back():
-        if said.heard.wait(30):
-            server.resume()
+        said.heard.wait(30)  # the worker has found the server gone (or the wait ran out)
+        server.resume()
+
+    reviver = threading.Thread(target=bring_it_back, daemon=True)
 
     def handler(job):
         server.pause()  # the database restarts while the handler runs
-        threading.Thread(target=bring_it_back, daemon=True).start()
+        reviver.start()
 
+    logger.addHandler(said)
+    logger.setLevel(logging.INFO)
     try:
         run_with_deadline(lambda: worker_here(store, handler, lease_seconds=60).process(job), 60)
     finally:
-        logging.getLogger("jobqueue_lab.worker").removeHandler(said)
-        if not said.heard.is_set():
-            server.resume()
+        logger.removeHandler(said)
+        logger.setLevel(level)
+        if reviver.ident is not None:
+            reviver.join(60)  # the server is up again before the next test starts
     assert said.heard.is_set()
     done = store.get_job(job.id)
     assert (done.status, done.attempts, done.last_error) == (COMPLETED, 1, None)
