@@ -4,7 +4,8 @@
   (hold the store, read and decide, save and record, return or raise);
 * ``memory``: ``InMemoryJobStore``, a dict behind a lock, for one process;
 * ``sql``, ``statements``, ``sqlite``, ``postgres``: the same contract in a database that
-  worker processes share, one transaction per change;
+  worker processes share, one transaction per change; ``schema`` makes a database the store's
+  (or refuses it), ``rows`` turns the tables' rows into snapshots and back;
 * ``urls``: ``open_store``, one string naming where the jobs live.
 """
 
@@ -12,14 +13,13 @@ from .contract import JobStore
 from .memory import InMemoryJobStore, sequential_ids
 from .postgres import PostgresJobStore
 from .sqlite import SQLiteJobStore
-from .urls import is_shared, open_store
+from .urls import open_store
 
 __all__ = [
     "InMemoryJobStore",
     "JobStore",
     "PostgresJobStore",
     "SQLiteJobStore",
-    "is_shared",
     "open_store",
     "sequential_ids",
 ]

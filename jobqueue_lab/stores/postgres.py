@@ -161,7 +161,8 @@ class PostgresJobStore(SQLJobStore):
         starts a new job within milliseconds instead of at its next poll. A notification that
         arrives while the worker is busy is kept by the connection and ends its next wait at
         once. If the listening connection fails, this waits out ``timeout`` like any store,
-        and the worker's polling finds the job all the same.
+        and the worker's polling finds the job all the same. ``stop`` is not watched while the
+        connection listens: the worker looks at it after each wait, which is short.
         """
         listener = self._listener()
         if listener is None:
@@ -170,6 +171,7 @@ class PostgresJobStore(SQLJobStore):
             return any(True for _ in listener.notifies(timeout=timeout, stop_after=1))
         except self._psycopg.OperationalError:
             self._listening.db = None
+            self._listeners.remove(listener)
             listener.close()
             return False
 

@@ -111,15 +111,12 @@ class SQLJobStore(JobStore):
             yield place
             committing = True
             self._append_and_commit(db, place.entries)
-        except Exception as error:
+        except BaseException as error:
             self._roll_back(db)
-            if self._unreachable(error, db):
+            if isinstance(error, Exception) and self._unreachable(error, db):
                 doing = "committing a change" if committing else "making a change"
                 made = None if committing else False
                 raise StoreUnavailable(doing, _first_line(error), committed=made) from error
-            raise
-        except BaseException:
-            self._roll_back(db)
             raise
         finally:
             self._give_back(db)

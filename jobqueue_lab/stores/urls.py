@@ -85,11 +85,6 @@ def _check_postgres_url(url: str) -> None:
         raise ValueError(f"store URL {redacted(url)!r} does not parse: {message}") from None
 
 
-def is_shared(url: str) -> bool:
-    """True when stores opened from ``url`` in different processes see the same jobs."""
-    return isinstance(url, str) and url.startswith(SCHEMES[1:])
-
-
 def redacted(text: str) -> str:
     """``text`` with the password of every store URL or DSN in it replaced by ``***``:
     ``postgresql://user:***@host/db``, ``host=db password=***``. What messages show."""
