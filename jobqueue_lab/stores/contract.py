@@ -26,6 +26,7 @@ from ..audit import Transition
 from ..backoff import BackoffPolicy
 from ..decisions import (
     Decision,
+    Report,
     checked_claim,
     checked_lease,
     checked_report,
@@ -136,10 +137,7 @@ class JobStore(ABC):
         Back to pending only while ``may_retry`` allows. With ``claim``, the report is refused
         (``StaleClaim``) unless that claim holds the job. ``permanent`` fails it for good.
         A failure that may be retried gets ``retry_at`` from the store's backoff policy."""
-        report = checked_report(status, last_error, claim, permanent)
-        self._fits(claim, "claim")
-        if last_error is not None:
-            self._storable(last_error, "last_error")
+        report = self._checked_report(status, last_error, claim, permanent)
         actor, at = self._actor(actor), self._now()
         with self._changing() as place:
             job = self._read(place, job_id)
@@ -167,10 +165,7 @@ class JobStore(ABC):
         and a commit that must survive a power cut waits for the disk. A worker that reports
         and claims in one commit waits for the disk once per job instead of twice.
         """
-        report = checked_report(status, last_error, claim, permanent)
-        self._fits(claim, "claim")
-        if last_error is not None:
-            self._storable(last_error, "last_error")
+        report = self._checked_report(status, last_error, claim, permanent)
         lease, actor, at = self._lease(lease_seconds), self._actor(actor), self._now()
         with self._changing() as place:
             job = self._read(place, job_id)
@@ -362,6 +357,16 @@ class JobStore(ABC):
 
     def _now(self) -> float:
         return read_clock(self._clock)
+
+    def _checked_report(
+        self, status: JobStatus | str, last_error: str | None, claim: int | None, permanent: bool
+    ) -> Report:
+        """A worker's report, checked (``checked_report``) and known to fit this store."""
+        report = checked_report(status, last_error, claim, permanent)
+        self._fits(claim, "claim")
+        if last_error is not None:
+            self._storable(last_error, "last_error")
+        return report
 
     def _lease(self, lease_seconds: float | None) -> float:
         return self.lease_seconds if lease_seconds is None else checked_lease(lease_seconds)
