@@ -2,7 +2,8 @@
 
 * ``contract``: ``JobStore``, the promises, and every write written once in four steps
   (hold the store, read and decide, save and record, return or raise);
-* ``memory``: ``InMemoryJobStore``, a dict behind a lock, for one process;
+* ``memory``: ``InMemoryJobStore``, a dict behind a lock, for one process; ``store_lock``, that
+  lock (a ``threading.RLock`` that never forms a convoy, written for speed);
 * ``sql``, ``statements``, ``sqlite``, ``postgres``: the same contract in a database that
   worker processes share, one transaction per change; ``schema`` makes a database the store's
   (or refuses it), ``rows`` turns the tables' rows into snapshots and back;

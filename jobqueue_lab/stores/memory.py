@@ -21,6 +21,7 @@ from ..domain import COMPLETED, FAILED, PENDING, PROCESSING, Job, JobStatus, par
 from ..errors import JobNotFound
 from ..validation import check_callable, check_int, check_limit, check_timeout
 from .contract import JobStore
+from .store_lock import StoreLock
 
 
 def sequential_ids(prefix: str = "job-", width: int = 3) -> Callable[[], str]:
@@ -55,7 +56,7 @@ class InMemoryJobStore(JobStore):
         self.lease_seconds = checked_lease(lease_seconds)
         self._backoff = no_delay() if backoff is None else backoff
         check_callable(self._backoff, "backoff", "with a job, returning seconds")
-        self._lock = threading.RLock()
+        self._lock = StoreLock()  # a threading.RLock that never forms a convoy: store_lock.py
         self._settled = threading.Condition(self._lock)
         self._jobs: dict[str, Job] = {}
         # Kept for speed, the one index: every job but the completed ones, on its shelf (id ->
@@ -66,7 +67,7 @@ class InMemoryJobStore(JobStore):
 
     # --- how this store locks, reads and saves (see JobStore) ------------------------------
 
-    def _changing(self) -> threading.RLock:
+    def _changing(self) -> StoreLock:
         return self._lock  # the place a change happens in is simply "while holding the lock"
 
     def _read(self, place: object, job_id: str) -> Job:
