@@ -126,3 +126,28 @@ def test_the_readme_links_lead_somewhere():
     assert local, "the README links no file of the repository"
     broken = [t for t in local if not (course.ROOT / t).exists()]
     assert not broken, f"README links to nothing: {broken}"
+
+
+def _layout_block() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text[text.index("<!-- layout:start -->") : text.index("<!-- layout:end -->")]
+
+
+def test_the_readme_layout_names_every_module_of_the_package_and_nothing_else():
+    """The package is course material: its map in the README must match the tree, both ways."""
+    package = course.ROOT / "jobqueue_lab"
+    layout = _layout_block()
+    named = set(re.findall(r"[\w]+\.py\b", layout))
+    shown = [
+        path.relative_to(package)
+        for path in sorted(package.iterdir()) + sorted((package / "stores").iterdir())
+        if (path.suffix == ".py" and path.name != "__init__.py")
+        or (path.is_dir() and (path / "__init__.py").exists())
+    ]
+    missing = [
+        str(path) for path in shown if path.name not in named and f"{path.name}/" not in layout
+    ]
+    assert not missing, f"the README's layout does not name {missing}"
+    modules = {path.name for path in package.rglob("*.py")}
+    gone = sorted(name for name in named if name not in modules and name != "run.py")
+    assert not gone, f"the README's layout names modules the package does not have: {gone}"
