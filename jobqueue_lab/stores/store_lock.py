@@ -49,8 +49,9 @@ class StoreLock:
         return True
 
     def release(self) -> None:
-        """Let go of the lock once; if that frees it, tell one waiting thread to try again.
-        ``RuntimeError`` if this thread does not hold it."""
+        """Let go of the lock once, and tell one waiting thread, if there is one, to try
+        again (it sleeps again if the lock is still held). ``RuntimeError`` if this thread
+        does not hold it."""
         self._lock.release()
         self._tell_one()
 
