@@ -194,8 +194,10 @@ def scaling_rows(children: Children, sizes: Sizes) -> list[Row]:
     the next."""
     small, large = [], []
     for repeat in range(sizes.repeats):
-        order = [(small, sizes.small_store), (large, sizes.large_store)]
-        for results, completed in order if repeat % 2 == 0 else reversed(order):
+        in_turn = [(small, sizes.small_store), (large, sizes.large_store)]
+        if repeat % 2:
+            in_turn.reverse()
+        for results, completed in in_turn:
             results.append(
                 children.run(
                     "ours.scaling", "measure", completed=completed, samples=sizes.scaling_samples

@@ -55,15 +55,15 @@ class StoreLock:
         self._lock.release()
         self._tell_one()
 
-    def _tell_one(self) -> None:
-        if self._waiting:
-            with self._released:
-                self._released.notify()
-
     __enter__ = acquire
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+    def _tell_one(self) -> None:
+        if self._waiting:
+            with self._released:
+                self._released.notify()
 
     # What ``threading.Condition`` asks of a re-entrant lock: to let go of every level at
     # once while it waits, and to take them all back after.

@@ -105,11 +105,17 @@ def test_waiting_threads_are_told_when_a_condition_wait_lets_go():
     lock = StoreLock()
     ready = threading.Condition(lock)
     got_it = threading.Event()
+
+    def waiter() -> None:
+        with lock:
+            got_it.set()
+            ready.notify()
+
     with lock:
-        start(lambda: (lock.acquire(), got_it.set(), lock.release()))
+        start(waiter)
         assert wait_for(lambda: lock._waiting == 1)
-        assert not ready.wait(timeout=0.01)  # lets go while it waits, so the thread gets in
-        assert got_it.is_set()
+        # The thread can only get in while this one waits, and only if it is told it may.
+        assert ready.wait_for(got_it.is_set, timeout=10)
 
 
 @pytest.mark.skipif(
